@@ -1,0 +1,123 @@
+"""Ingestion assets: read a dump partition, then apply the basic filters (METHOD.md section 1)."""
+
+import pandas as pd
+from dagster import (
+    AssetCheckResult,
+    AssetCheckSeverity,
+    AssetCheckSpec,
+    AssetExecutionContext,
+    AssetIn,
+    AssetOut,
+    MetadataValue,
+    Output,
+    asset,
+    multi_asset,
+)
+
+from codeboost_dagster.assets.metadata import counts_table, histogram_plot, preview
+from codeboost_dagster.core.filtering import filter_snippets, raw_snippets_frame
+from codeboost_dagster.core.readers import read_dump
+from codeboost_dagster.core.schemas import FILTER_REPORT, FILTERED_SNIPPETS, schema_problems
+from codeboost_dagster.partitions import code_dumps
+from codeboost_dagster.resources.dumps import DumpFolder
+from codeboost_dagster.resources.settings import SettingsResource
+
+INGESTION_GROUP = "ingestion"
+
+
+@asset(partitions_def=code_dumps, group_name=INGESTION_GROUP, io_manager_key="parquet_io_manager")
+def raw_snippets(context: AssetExecutionContext, dumps: DumpFolder, settings: SettingsResource) -> Output[pd.DataFrame]:
+    """Every unit of one code dump (file, row, doctest module), readable or not, with a content-hash id."""
+    key = context.partition_key
+    path = dumps.dump_path(key)
+    context.log.info(f"reading dump {key!r} from {path}")
+    frame = raw_snippets_frame(read_dump(path, key, settings.get().ingestion))
+    unreadable = frame[frame["read_error"].notna()]
+    return Output(
+        frame,
+        metadata={
+            "dump_path": MetadataValue.path(str(path)),
+            "rows": len(frame),
+            "unreadable_rows": len(unreadable),
+            "unreadable_by_reason": counts_table(unreadable["read_error"].value_counts().to_dict(), "reason"),
+            "preview": preview(frame, ["snippet_id", "origin", "code", "read_error"]),
+        },
+    )
+
+
+def _conservation_check(raw: pd.DataFrame, kept: pd.DataFrame, dropped: pd.DataFrame) -> AssetCheckResult:
+    balanced = len(raw) == len(kept) + len(dropped)
+    return AssetCheckResult(
+        check_name="filter_conservation",
+        asset_key="filtered_snippets",
+        passed=balanced,
+        metadata={"raw": len(raw), "kept": len(kept), "dropped": len(dropped)},
+        description="raw rows = kept rows + dropped rows",
+    )
+
+
+def _unique_ids_check(kept: pd.DataFrame) -> AssetCheckResult:
+    duplicates = int(kept["snippet_id"].duplicated().sum())
+    return AssetCheckResult(
+        check_name="unique_snippet_ids",
+        asset_key="filtered_snippets",
+        passed=duplicates == 0,
+        metadata={"duplicate_ids": duplicates},
+    )
+
+
+def _schema_check(kept: pd.DataFrame, dropped: pd.DataFrame) -> AssetCheckResult:
+    problems = schema_problems(list(kept.columns), FILTERED_SNIPPETS) + schema_problems(
+        list(dropped.columns), FILTER_REPORT
+    )
+    return AssetCheckResult(
+        check_name="filter_schema",
+        asset_key="filtered_snippets",
+        passed=not problems,
+        severity=AssetCheckSeverity.ERROR,
+        metadata={"problems": "; ".join(problems) or "none"},
+    )
+
+
+@multi_asset(
+    partitions_def=code_dumps,
+    group_name=INGESTION_GROUP,
+    ins={"raw_snippets": AssetIn()},
+    outs={
+        "filtered_snippets": AssetOut(io_manager_key="parquet_io_manager", description="Rows that pass the basic filters."),
+        "filter_report": AssetOut(io_manager_key="parquet_io_manager", description="Every dropped row with its reason."),
+    },
+    check_specs=[
+        AssetCheckSpec("filter_conservation", asset="filtered_snippets", blocking=True),
+        AssetCheckSpec("unique_snippet_ids", asset="filtered_snippets", blocking=True),
+        AssetCheckSpec("filter_schema", asset="filtered_snippets", blocking=True),
+    ],
+)
+def filtered_snippets(context: AssetExecutionContext, settings: SettingsResource, raw_snippets: pd.DataFrame):
+    """Basic filters over one dump: compile, libcst parse, size bounds, exact duplicates."""
+    outcome = filter_snippets(raw_snippets, settings.get().filtering)
+    kept, dropped = outcome.kept, outcome.dropped
+    reasons = dropped["reason"].value_counts().to_dict()
+    context.log.info(f"dump {context.partition_key!r}: kept {len(kept)} of {len(raw_snippets)}; dropped {reasons}")
+    yield Output(
+        kept,
+        output_name="filtered_snippets",
+        metadata={
+            "kept": len(kept),
+            "dropped": len(dropped),
+            "lines_distribution": histogram_plot(kept["lines"], "lines per kept snippet", "lines"),
+            "preview": preview(kept, ["snippet_id", "origin", "lines", "code"]),
+        },
+    )
+    yield Output(
+        dropped,
+        output_name="filter_report",
+        metadata={
+            "dropped": len(dropped),
+            "dropped_by_reason": counts_table(reasons, "reason"),
+            "preview": preview(dropped, ["origin", "reason", "detail"]),
+        },
+    )
+    yield _conservation_check(raw_snippets, kept, dropped)
+    yield _unique_ids_check(kept)
+    yield _schema_check(kept, dropped)

@@ -1,0 +1,57 @@
+"""`codeboost`: run the pipeline headless for one dump, recording runs in the Dagster instance.
+
+The runs land in $DAGSTER_HOME, so `dg dev` shows them afterwards with their metadata.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+
+from dagster import DagsterInstance
+
+from codeboost_dagster.core.partition_keys import UnsafePartitionKey, validate_partition_key
+from codeboost_dagster.definitions import defs
+from codeboost_dagster.jobs import PIPELINE_JOB_NAMES
+from codeboost_dagster.partitions import code_dumps
+
+
+def run_pipeline(dump: str, instance: DagsterInstance) -> bool:
+    """Register the dump as a partition and run every pipeline job for it, in order; True if all succeed."""
+    validate_partition_key(dump)
+    if not instance.has_dynamic_partition(code_dumps.name, dump):
+        instance.add_dynamic_partitions(code_dumps.name, [dump])
+    for job_name in PIPELINE_JOB_NAMES:
+        job = defs.resolve_job_def(job_name)
+        partition_key = dump if job.partitions_def is not None else None
+        print(f"[codeboost] running {job_name} for dump {dump!r}", flush=True)
+        result = job.execute_in_process(instance=instance, partition_key=partition_key, raise_on_error=False)
+        if not result.success:
+            print(f"[codeboost] {job_name} failed (run {result.run_id}); see `dg dev` for logs", file=sys.stderr)
+            return False
+        for event in result.get_asset_materialization_events():
+            rows = event.materialization.metadata.get("dagster/row_count")
+            print(f"[codeboost]   {event.asset_key.to_user_string()}: {rows.value if rows else '?'} rows")
+    return True
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Command-line entry point."""
+    parser = argparse.ArgumentParser(prog="codeboost", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+    run = commands.add_parser("run", help="run the whole pipeline for one dump in the dumps folder")
+    run.add_argument("--dump", default="sample.jsonl", help="dump file or folder name in the dumps folder")
+    args = parser.parse_args(argv)
+    if not os.environ.get("DAGSTER_HOME"):
+        parser.error("set DAGSTER_HOME to an absolute folder with a dagster.yaml (the Makefile does)")
+    try:
+        validate_partition_key(args.dump)
+    except UnsafePartitionKey as error:
+        parser.error(str(error))
+    with DagsterInstance.get() as instance:
+        return 0 if run_pipeline(args.dump, instance) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,178 @@
+"""Every default of the CodeBoost method (shared METHOD.md) in one typed config object.
+
+Nothing else in the code base hard-codes a method parameter: stages receive the section of
+`CodeBoostSettings` they need. Overrides come from a JSON/TOML mapping (see `with_overrides`),
+so a cluster deployment changes numbers without touching code.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Mapping
+
+
+@dataclass(frozen=True)
+class IngestionSettings:
+    """Limits that protect the readers from hostile or accidental dumps."""
+
+    max_code_bytes: int = 1_000_000
+    source_suffixes: tuple[str, ...] = (".py",)
+    code_columns: tuple[str, ...] = ("code_str", "code", "content", "source")
+    test_cases_columns: tuple[str, ...] = ("test_cases_str", "test_cases")
+    expected_stdout_columns: tuple[str, ...] = ("expected_stdout", "output")
+    origin_columns: tuple[str, ...] = ("origin", "id", "path")
+
+
+@dataclass(frozen=True)
+class FilterSettings:
+    """METHOD.md section 1: basic filters (release defaults: >=10 lines, >=30 chars)."""
+
+    min_lines: int = 10
+    min_chars: int = 30
+    max_chars: int = 100_000
+    max_lines: int = 2_000
+    max_test_cases: int = 64
+
+
+@dataclass(frozen=True)
+class CurationSettings:
+    """METHOD.md section 2: maximum-clique curation."""
+
+    gamma: float = 0.5
+    chunk_size: int = 400
+    rounds: int = 5
+    seed: int = 0
+    clique_time_limit_s: float = 2.0
+
+
+@dataclass(frozen=True)
+class AugmentationSettings:
+    """METHOD.md section 3: heterogeneous augmentation, p for every random choice."""
+
+    p: float = 0.1
+    variants_per_snippet: int = 2
+    int_delta: int = 5
+    float_scale_low: float = 0.5
+    float_scale_high: float = 1.5
+    seed: int = 0
+
+
+@dataclass(frozen=True)
+class SandboxLimits:
+    """METHOD.md section 4: per-run limits, identical for every sandbox backend."""
+
+    wall_time_s: float = 5.0
+    cpu_time_s: float = 5.0
+    memory_bytes: int = 8 * 1024**3
+    max_output_bytes: int = 1_000_000
+    max_processes: int = 64
+    max_file_bytes: int = 10 * 1024**2
+    program_path: str = "/sandbox/main.py"
+    working_dir: str = "/sandbox"
+
+
+@dataclass(frozen=True)
+class TaskSettings:
+    """METHOD.md section 5: forward/backward task construction."""
+
+    forward_fraction: float = 0.75
+    allowed_error_types: tuple[str, ...] = (
+        "SyntaxError",
+        "IndexError",
+        "ValueError",
+        "NameError",
+        "TypeError",
+        "KeyError",
+        "ZeroDivisionError",
+    )
+    max_prompt_tokens: int = 4096
+    mask_token: str = "MASKED_LINE_0"
+    split_fractions: tuple[float, float, float] = (0.9, 0.05, 0.05)
+    seed: int = 0
+
+
+@dataclass(frozen=True)
+class RewardSettings:
+    """METHOD.md section 6: reward = accuracy_weight * accuracy + format_weight * fmt."""
+
+    accuracy_weight: float = 0.9
+    format_weight: float = 0.1
+    stderr_weight: float = 0.5
+
+
+@dataclass(frozen=True)
+class GRPOSettings:
+    """METHOD.md section 7: GRPO hyper-parameters shared by the verl and TRL trainers."""
+
+    group_size: int = 5
+    temperature: float = 1.0
+    top_p: float = 0.99
+    rollout_batch_prompts: int = 512
+    update_batch_prompts: int = 128
+    learning_rate: float = 1e-6
+    weight_decay: float = 0.01
+    grad_clip: float = 1.0
+    kl_loss_type: str = "low_var_kl"
+    kl_coef: float = 0.01
+    clip_ratio_low: float = 0.2
+    clip_ratio_high: float = 0.3
+    dual_clip: float = 3.0
+    loss_agg_mode: str = "token-mean"
+    max_prompt_length: int = 4096
+    max_response_length: int = 4096
+    checkpoint_every_steps: int = 15
+    epochs: int = 1
+
+
+@dataclass(frozen=True)
+class CodeBoostSettings:
+    """The one config object: a section per pipeline stage."""
+
+    ingestion: IngestionSettings = field(default_factory=IngestionSettings)
+    filtering: FilterSettings = field(default_factory=FilterSettings)
+    curation: CurationSettings = field(default_factory=CurationSettings)
+    augmentation: AugmentationSettings = field(default_factory=AugmentationSettings)
+    sandbox: SandboxLimits = field(default_factory=SandboxLimits)
+    tasks: TaskSettings = field(default_factory=TaskSettings)
+    reward: RewardSettings = field(default_factory=RewardSettings)
+    grpo: GRPOSettings = field(default_factory=GRPOSettings)
+
+    def with_overrides(self, overrides: Mapping[str, Mapping[str, Any]]) -> CodeBoostSettings:
+        """Return a copy with `{section: {field: value}}` applied; unknown names are an error."""
+        sections = {f.name for f in dataclasses.fields(self)}
+        replaced: dict[str, Any] = {}
+        for section_name, values in overrides.items():
+            if section_name not in sections:
+                raise ValueError(f"unknown settings section {section_name!r}; known: {sorted(sections)}")
+            section = getattr(self, section_name)
+            known = {f.name: f for f in dataclasses.fields(section)}
+            unknown = set(values) - set(known)
+            if unknown:
+                raise ValueError(f"unknown settings in [{section_name}]: {sorted(unknown)}")
+            coerced = {
+                name: tuple(value) if isinstance(getattr(section, name), tuple) else value
+                for name, value in values.items()
+            }
+            replaced[section_name] = dataclasses.replace(section, **coerced)
+        return dataclasses.replace(self, **replaced)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain nested dict, for run metadata and reproducibility records."""
+        return dataclasses.asdict(self)
+
+
+def load_settings(path: str | Path | None = None) -> CodeBoostSettings:
+    """Defaults, optionally overridden by a `.toml` or `.json` file of `{section: {field: value}}`."""
+    settings = CodeBoostSettings()
+    if path is None:
+        return settings
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"settings file {path} does not exist")
+    text = path.read_text(encoding="utf-8")
+    overrides = tomllib.loads(text) if path.suffix == ".toml" else json.loads(text)
+    return settings.with_overrides(overrides)

@@ -1,0 +1,64 @@
+"""The normal form of a snippet's test cases, shared by ingestion, augmentation and execution.
+
+A snippet carries a JSON list of test cases. Each normalised case is one of
+  {"kind": "stdin", "stdin": "<text fed on standard input>"}
+  {"kind": "call", "func_name": "f", "args": [...], "kwargs": {...}}
+An empty list means "run the program once with no input". The public CodeBoost release stores
+`{"input": str}` for stdin and `{"input": list | dict, "func_name": name}` for a call
+(positional arguments for a list, keyword arguments for a dict); `normalize_test_cases` maps
+that format (and ours) to the normal form and raises `InvalidTestCases` with a reason otherwise.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+
+class InvalidTestCases(ValueError):
+    """The test cases of a row cannot be interpreted; the message is the recorded drop reason."""
+
+
+def _normalize_case(index: int, case: Any) -> dict[str, Any]:
+    if not isinstance(case, dict):
+        raise InvalidTestCases(f"test case {index} is a {type(case).__name__}, not an object")
+    kind = case.get("kind")
+    if kind == "stdin" or (kind is None and isinstance(case.get("input"), str)):
+        stdin = case.get("stdin", case.get("input"))
+        if not isinstance(stdin, str):
+            raise InvalidTestCases(f"test case {index}: stdin must be a string")
+        return {"kind": "stdin", "stdin": stdin}
+    func_name = case.get("func_name")
+    if not isinstance(func_name, str) or not func_name.isidentifier():
+        raise InvalidTestCases(f"test case {index}: a function call needs a valid func_name")
+    if kind == "call":
+        args, kwargs = case.get("args", []), case.get("kwargs", {})
+    elif "input" in case:
+        value = case["input"]
+        args, kwargs = (value, {}) if isinstance(value, list) else ([], value)
+    else:
+        raise InvalidTestCases(f"test case {index} has neither 'input' nor 'kind'")
+    if not isinstance(args, list) or not isinstance(kwargs, dict):
+        raise InvalidTestCases(f"test case {index}: call input must be a list or an object")
+    if not all(isinstance(k, str) and k.isidentifier() for k in kwargs):
+        raise InvalidTestCases(f"test case {index}: keyword argument names must be identifiers")
+    return {"kind": "call", "func_name": func_name, "args": args, "kwargs": kwargs}
+
+
+def normalize_test_cases(raw: str | list | None) -> list[dict[str, Any]]:
+    """Parse a release-format or normal-form test-case list into the normal form."""
+    if raw is None or (isinstance(raw, str) and not raw.strip()):
+        return []
+    if isinstance(raw, str):
+        try:
+            raw = json.loads(raw)
+        except json.JSONDecodeError as error:
+            raise InvalidTestCases(f"test cases are not valid JSON: {error.msg} at char {error.pos}") from None
+    if not isinstance(raw, list):
+        raise InvalidTestCases(f"test cases must be a JSON list, got {type(raw).__name__}")
+    return [_normalize_case(i, case) for i, case in enumerate(raw)]
+
+
+def dump_test_cases(cases: list[dict[str, Any]]) -> str:
+    """Canonical JSON text of normalised cases (stable key order, so content hashes are stable)."""
+    return json.dumps(cases, sort_keys=True, ensure_ascii=False, separators=(",", ":"))

@@ -1,0 +1,37 @@
+"""The code location: every asset, check, job, sensor and resource of codeboost_dagster.
+
+Paths default to `data/` under the working directory and follow environment variables, so the
+same definitions run on a laptop (local folders) and on a cluster (object storage URLs):
+CODEBOOST_DUMPS_DIR, CODEBOOST_STORAGE, CODEBOOST_SETTINGS_FILE.
+"""
+
+from __future__ import annotations
+
+import os
+
+from dagster import Definitions, in_process_executor, load_assets_from_modules
+
+from codeboost_dagster.assets import ingestion
+from codeboost_dagster.jobs import ingest_dump_job
+from codeboost_dagster.resources.dumps import DumpFolder
+from codeboost_dagster.resources.parquet_io import ParquetIOManagerFactory
+from codeboost_dagster.resources.settings import SettingsResource
+from codeboost_dagster.sensors import new_dump_sensor
+
+
+def build_resources() -> dict:
+    """Resources for the local default, following the CODEBOOST_* environment variables."""
+    return {
+        "parquet_io_manager": ParquetIOManagerFactory(base_path=os.environ.get("CODEBOOST_STORAGE", "data/storage")),
+        "dumps": DumpFolder(path=os.environ.get("CODEBOOST_DUMPS_DIR", "data/dumps")),
+        "settings": SettingsResource(settings_file=os.environ.get("CODEBOOST_SETTINGS_FILE") or None),
+    }
+
+
+defs = Definitions(
+    assets=load_assets_from_modules([ingestion]),
+    jobs=[ingest_dump_job],
+    sensors=[new_dump_sensor],
+    resources=build_resources(),
+    executor=in_process_executor,
+)

@@ -1,0 +1,54 @@
+"""Parquet IO manager: one file per asset (or per partition), written with the table's explicit schema."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+from dagster import (
+    ConfigurableIOManagerFactory,
+    InputContext,
+    MetadataValue,
+    OutputContext,
+    UPathIOManager,
+)
+from upath import UPath
+
+from codeboost_dagster.core.partition_keys import validate_partition_key
+from codeboost_dagster.core.schemas import TABLE_SCHEMAS
+
+
+class ParquetIOManager(UPathIOManager):
+    """Stores DataFrames as Parquet; refuses tables that do not match their registered schema."""
+
+    extension = ".parquet"
+
+    def make_safe_partition_path(self, base_path: UPath, partition: str) -> UPath:
+        """Partition keys come from file names: refuse any that could leave the asset's folder."""
+        return base_path / validate_partition_key(partition)
+
+    def dump_to_path(self, context: OutputContext, obj: pd.DataFrame, path: UPath) -> None:
+        """Write `obj` with its asset's schema; a column or type mismatch fails the step loudly."""
+        schema = TABLE_SCHEMAS.get(context.asset_key.path[-1])
+        table = pa.Table.from_pandas(obj, schema=schema, preserve_index=False)
+        with path.open("wb") as handle:
+            pq.write_table(table, handle, compression="zstd")
+
+    def load_from_path(self, context: InputContext, path: UPath) -> pd.DataFrame:
+        """Read a Parquet file back as a DataFrame."""
+        with path.open("rb") as handle:
+            return pq.read_table(handle).to_pandas()
+
+    def get_metadata(self, context: OutputContext, obj: pd.DataFrame) -> dict:
+        """Row count and column list for every stored table."""
+        return {"dagster/row_count": MetadataValue.int(len(obj)), "columns": ", ".join(map(str, obj.columns))}
+
+
+class ParquetIOManagerFactory(ConfigurableIOManagerFactory):
+    """Configures where tables live: a local folder by default, any fsspec URL (s3://, gs://) on a cluster."""
+
+    base_path: str
+
+    def create_io_manager(self, context) -> ParquetIOManager:
+        """Build the IO manager over `base_path`."""
+        return ParquetIOManager(base_path=UPath(self.base_path))

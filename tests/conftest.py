@@ -1,0 +1,120 @@
+"""Shared fixtures: a sample dump built from the installed package, a messy dump, resources."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import pytest
+
+from codeboost_dagster.core.sample_dump import write_sample_dump
+from codeboost_dagster.resources.dumps import DumpFolder
+from codeboost_dagster.resources.parquet_io import ParquetIOManagerFactory
+from codeboost_dagster.resources.settings import SettingsResource
+
+GOOD_PROGRAM = "\n".join(
+    [
+        "def total(values):",
+        "    result = 0",
+        "    for value in values:",
+        "        result += value",
+        "    return result",
+        "",
+        "",
+        "def main():",
+        "    numbers = [1, 2, 3, 4]",
+        "    print(total(numbers))",
+        "",
+        "",
+        'if __name__ == "__main__":',
+        "    main()",
+        "",
+    ]
+)
+
+
+@pytest.fixture(scope="session")
+def dumps_root(tmp_path_factory) -> Path:
+    """A dumps folder holding the bundled sample dump, built once per test session."""
+    root = tmp_path_factory.mktemp("dumps")
+    write_sample_dump(root / "sample.jsonl")
+    return root
+
+
+def write_messy_dump(folder: Path) -> dict[str, str]:
+    """A folder dump with one example of every kind of bad input; returns origin -> expected reason."""
+    folder.mkdir(parents=True)
+    (folder / "good.py").write_text(GOOD_PROGRAM)
+    (folder / "twin.py").write_text(GOOD_PROGRAM)
+    (folder / "short.py").write_text("print(1)\n")
+    (folder / "broken.py").write_text(GOOD_PROGRAM.replace("def main():", "def main(:"))
+    (folder / "py2.py").write_text(GOOD_PROGRAM.replace("print(total(numbers))", "print total(numbers)"))
+    (folder / "binary.py").write_bytes(b"\x7fELF\x00\x01\x02" * 20)
+    (folder / "latin1.py").write_bytes(("# café\n" + GOOD_PROGRAM).encode("latin-1"))
+    (folder / "empty.py").write_text("")
+    with (folder / "huge.py").open("wb") as handle:
+        handle.truncate(100 * 1024 * 1024)
+    (folder / "notes.txt").write_text("not code")
+    (folder / "link.py").symlink_to("/etc/passwd")
+    rows = [
+        {"code_str": GOOD_PROGRAM.replace("[1, 2, 3, 4]", "[5, 6]"), "test_cases_str": "[]"},
+        {"code_str": GOOD_PROGRAM.replace("[1, 2, 3, 4]", "[7]"), "test_cases_str": json.dumps([{"input": "3\n"}])},
+        {
+            "code_str": GOOD_PROGRAM.replace("[1, 2, 3, 4]", "[8]"),
+            "test_cases_str": json.dumps([{"input": [[1, 2]], "func_name": "total"}]),
+        },
+        {"code_str": GOOD_PROGRAM.replace("[1, 2, 3, 4]", "[9]"), "test_cases_str": "[{not json"},
+    ]
+    lines = [json.dumps(row) for row in rows] + ["{this line is not json"]
+    (folder / "rows.jsonl").write_text("\n".join(lines) + "\n")
+    (folder / "no_code.csv").write_text("id,text\n1,hello\n")
+    return {
+        "good.py": "kept",
+        "twin.py": "exact_duplicate",
+        "short.py": "too_short",
+        "broken.py": "syntax_error",
+        "py2.py": "syntax_error",
+        "binary.py": "binary_file",
+        "latin1.py": "not_utf8",
+        "empty.py": "empty_code",
+        "huge.py": "file_too_large",
+        "notes.txt": "unsupported_file",
+        "link.py": "symlink_not_followed",
+        "rows.jsonl:row=0": "kept",
+        "rows.jsonl:row=1": "kept",
+        "rows.jsonl:row=2": "kept",
+        "rows.jsonl:row=3": "invalid_test_cases",
+        "rows.jsonl:row=4": "invalid_row",
+        "no_code.csv:row=0:id=1": "missing_code_column",
+    }
+
+
+@pytest.fixture
+def messy_dump(tmp_path) -> tuple[Path, dict[str, str]]:
+    """A dumps folder with one messy folder dump named `messy`, and the expected outcome per origin."""
+    root = tmp_path / "dumps"
+    expected = write_messy_dump(root / "messy")
+    return root, expected
+
+
+def make_resources(dumps_path: Path, storage_path: Path) -> dict:
+    """The resources the assets need, pointed at test folders."""
+    return {
+        "parquet_io_manager": ParquetIOManagerFactory(base_path=str(storage_path)),
+        "dumps": DumpFolder(path=str(dumps_path)),
+        "settings": SettingsResource(),
+    }
+
+
+@pytest.fixture(autouse=True)
+def _isolated_home(tmp_path_factory, monkeypatch):
+    """Keep DAGSTER_HOME, HF_HOME and RAY_TMPDIR of every test in a temp folder of its own."""
+    scratch = tmp_path_factory.mktemp("home")
+    for name in ("HF_HOME", "RAY_TMPDIR"):
+        monkeypatch.setenv(name, str(scratch / name.lower()))
+    home = scratch / "dagster_home"
+    home.mkdir()
+    (home / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
+    monkeypatch.setenv("DAGSTER_HOME", str(home))
+    os.environ.setdefault("DAGSTER_DISABLE_TELEMETRY", "1")

@@ -1,0 +1,69 @@
+"""End to end through the command line, headless, with a temp DAGSTER_HOME (as a user would run it)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from dagster import DagsterInstance, DagsterRunStatus
+
+from codeboost_dagster.partitions import code_dumps
+
+BIN = Path(sys.executable).parent
+pytestmark = pytest.mark.slow
+
+
+def _env(dumps_root: Path, storage: Path) -> dict[str, str]:
+    return {**os.environ, "CODEBOOST_DUMPS_DIR": str(dumps_root), "CODEBOOST_STORAGE": str(storage)}
+
+
+def test_dagster_cli_materializes_the_sample_partition(dumps_root, tmp_path):
+    with DagsterInstance.get() as instance:
+        instance.add_dynamic_partitions(code_dumps.name, ["sample.jsonl"])
+    command = [
+        str(BIN / "dagster"),
+        "asset",
+        "materialize",
+        "-m",
+        "codeboost_dagster.definitions",
+        "--select",
+        "raw_snippets,filtered_snippets,filter_report",
+        "--partition",
+        "sample.jsonl",
+    ]
+    completed = subprocess.run(command, env=_env(dumps_root, tmp_path / "storage"), capture_output=True, text=True, timeout=300)
+    assert completed.returncode == 0, completed.stderr[-3000:]
+    kept = pd.read_parquet(tmp_path / "storage/filtered_snippets/sample.jsonl.parquet")
+    assert len(kept) >= 200
+
+
+def test_codeboost_run_records_the_run_in_the_instance(dumps_root, tmp_path):
+    completed = subprocess.run(
+        [str(BIN / "codeboost"), "run", "--dump", "sample.jsonl"],
+        env=_env(dumps_root, tmp_path / "storage"),
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert completed.returncode == 0, completed.stderr[-3000:]
+    assert "filtered_snippets:" in completed.stdout
+    with DagsterInstance.get() as instance:
+        runs = instance.get_runs()
+        assert runs and all(run.status == DagsterRunStatus.SUCCESS for run in runs)
+        assert instance.has_dynamic_partition(code_dumps.name, "sample.jsonl")
+
+
+def test_codeboost_run_refuses_unsafe_dump_names(tmp_path):
+    completed = subprocess.run(
+        [str(BIN / "codeboost"), "run", "--dump", "../etc"],
+        env=_env(tmp_path, tmp_path / "storage"),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert completed.returncode != 0
+    assert "unsafe dump partition key" in completed.stderr
