@@ -41,7 +41,62 @@ FILTER_REPORT = pa.schema(
     ]
 )
 
+EXECUTION_RECORDS = pa.schema(
+    [
+        pa.field("program_id", pa.string(), nullable=False),
+        pa.field("variant_id", pa.string(), nullable=False),
+        pa.field("snippet_id", pa.string(), nullable=False),
+        pa.field("case_index", pa.int32(), nullable=False),
+        pa.field("code", pa.large_string(), nullable=False),
+        pa.field("stdin", pa.large_string(), nullable=False),
+        pa.field("stdout", pa.large_string(), nullable=False),
+        pa.field("stderr", pa.large_string(), nullable=False),
+        pa.field("returncode", pa.int32()),
+        pa.field("status", pa.string(), nullable=False),
+        pa.field("error_type", pa.string()),
+        pa.field("wall_ms", pa.float64(), nullable=False),
+        pa.field("cpu_ms", pa.float64(), nullable=False),
+        pa.field("backend", pa.string(), nullable=False),
+        pa.field("python_version", pa.string(), nullable=False),
+        pa.field("command", pa.string(), nullable=False),
+        pa.field("started_at", pa.string(), nullable=False),
+        pa.field("finished_at", pa.string(), nullable=False),
+    ]
+)
+
+TRAINING_TASKS = pa.schema(
+    [
+        pa.field("task_id", pa.string(), nullable=False),
+        pa.field("program_id", pa.string(), nullable=False),
+        pa.field("variant_id", pa.string(), nullable=False),
+        pa.field("snippet_id", pa.string(), nullable=False),
+        pa.field("task_type", pa.string(), nullable=False),
+        pa.field("split", pa.string(), nullable=False),
+        pa.field("prompt", pa.large_string(), nullable=False),
+        pa.field("ground_truth", pa.large_string(), nullable=False),
+        pa.field("masked_line_index", pa.int32(), nullable=False),
+        pa.field("masked_line", pa.large_string()),
+        pa.field("status", pa.string(), nullable=False),
+        pa.field("error_type", pa.string()),
+        pa.field("python_version", pa.string(), nullable=False),
+        pa.field("command", pa.string(), nullable=False),
+        pa.field("stdin", pa.large_string(), nullable=False),
+    ]
+)
+
+TASK_DROPS = pa.schema(
+    [
+        pa.field("program_id", pa.string(), nullable=False),
+        pa.field("variant_id", pa.string(), nullable=False),
+        pa.field("reason", pa.string(), nullable=False),
+        pa.field("detail", pa.string()),
+    ]
+)
+
 TABLE_SCHEMAS: dict[str, pa.Schema] = {
+    "execution_records": EXECUTION_RECORDS,
+    "training_tasks": TRAINING_TASKS,
+    "task_report": TASK_DROPS,
     "raw_snippets": RAW_SNIPPETS,
     "filtered_snippets": FILTERED_SNIPPETS,
     "filter_report": FILTER_REPORT,

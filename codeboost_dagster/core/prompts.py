@@ -1,0 +1,80 @@
+"""Prompt text of the forward and backward tasks (METHOD.md section 5).
+
+Both prompts state the full run context (file path, working directory, Python version,
+command, standard input) and end with a short example of the answer blocks: small models
+write the format only when shown it, and GRPO learns nothing when every reward is 0.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from codeboost_dagster.core.answers import fence_for
+
+STDOUT_TAG = "answer_stdout"
+STDERR_TAG = "answer_stderr"
+
+
+@dataclass(frozen=True)
+class RunContext:
+    """How the program was run; identical for the ground-truth run and any re-run."""
+
+    program_path: str
+    working_dir: str
+    python_version: str
+    command: str
+    stdin: str
+
+
+def _block(tag: str, text: str) -> str:
+    fence = fence_for(text)
+    body = text if not text or text.endswith("\n") else text + "\n"
+    return f"{fence}{tag}\n{body}{fence}"
+
+
+def _context_text(context: RunContext) -> str:
+    stdin = _block("stdin", context.stdin) if context.stdin else "(empty)"
+    return (
+        f"File: {context.program_path}\n"
+        f"Working directory: {context.working_dir}\n"
+        f"Python: {context.python_version}\n"
+        f"Command: {context.command}\n"
+        f"Standard input: {stdin}"
+    )
+
+
+FORWARD_EXAMPLE = (
+    _block(STDOUT_TAG, "3\n")
+    + "\n"
+    + _block(
+        STDERR_TAG,
+        'Traceback (most recent call last):\n  File "/sandbox/main.py", line 2, in <module>\n'
+        "    print(1 / 0)\n          ~~^~~\nZeroDivisionError: division by zero\n",
+    )
+)
+
+
+def forward_prompt(code: str, context: RunContext) -> str:
+    """Ask for the exact stdout and stderr of running `code` in `context`."""
+    return (
+        "Predict the exact output of running this Python program.\n\n"
+        f"{_context_text(context)}\n\n{_block('python', code)}\n\n"
+        f"Answer with two fenced blocks, `{STDOUT_TAG}` and `{STDERR_TAG}`, holding exactly what the "
+        "program writes to standard output and to standard error. Write both blocks even when one is "
+        "empty. For example, a program that prints 3 and then divides by zero on line 2 is answered:\n"
+        f"{FORWARD_EXAMPLE}\n"
+    )
+
+
+def backward_prompt(masked_code: str, mask_token: str, stdout: str, stderr: str, context: RunContext) -> str:
+    """Ask for the masked line, given what the completed program printed."""
+    answer_tag = f"answer_{mask_token}"
+    example = _block(answer_tag, "    total = total + value\n")
+    return (
+        f"One line of this Python program was replaced by `{mask_token}`. Running the original "
+        "program produced the output shown below.\n\n"
+        f"{_context_text(context)}\n\n{_block('python', masked_code)}\n\n"
+        f"Standard output:\n{_block('stdout', stdout)}\n\nStandard error:\n{_block('stderr', stderr)}\n\n"
+        f"Write the missing line, with its indentation, in a fenced block tagged `{answer_tag}`. "
+        f"For example:\n{example}\n"
+    )
