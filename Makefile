@@ -28,7 +28,12 @@ data/dumps/sample.jsonl: $(VENV)/.installed
 run: setup
 	$(BIN)/codeboost run --dump sample.jsonl
 
-test: setup
+# The Docker sandbox backend's engine and image (root, Debian): idempotent, no image registry.
+sandbox-engine:
+	bash docker/sandbox/start_dockerd.sh
+	bash docker/sandbox/build_image.sh
+
+test: setup sandbox-engine
 	$(BIN)/pytest
 
 dev: setup

@@ -2,7 +2,7 @@
 
 Paths default to `data/` under the working directory and follow environment variables, so the
 same definitions run on a laptop (local folders) and on a cluster (object storage URLs):
-CODEBOOST_DUMPS_DIR, CODEBOOST_STORAGE, CODEBOOST_SETTINGS_FILE.
+CODEBOOST_DUMPS_DIR, CODEBOOST_STORAGE, CODEBOOST_SETTINGS_FILE, CODEBOOST_SANDBOX_BACKEND.
 """
 
 from __future__ import annotations
@@ -11,12 +11,14 @@ import os
 
 from dagster import Definitions, in_process_executor, load_assets_from_modules
 
-from codeboost_dagster.assets import ingestion
-from codeboost_dagster.jobs import ingest_dump_job
+from codeboost_dagster.assets import augmentation, curation, execution, ingestion, tasks
+from codeboost_dagster.jobs import curation_job, ingest_dump_job, training_data_job
+from codeboost_dagster.resources.sandbox import SandboxResource
+from codeboost_dagster.schedules import recuration_schedule
 from codeboost_dagster.resources.dumps import DumpFolder
 from codeboost_dagster.resources.parquet_io import ParquetIOManagerFactory
 from codeboost_dagster.resources.settings import SettingsResource
-from codeboost_dagster.sensors import new_dump_sensor
+from codeboost_dagster.sensors import curate_after_ingestion, new_dump_sensor
 
 
 def build_resources() -> dict:
@@ -25,13 +27,15 @@ def build_resources() -> dict:
         "parquet_io_manager": ParquetIOManagerFactory(base_path=os.environ.get("CODEBOOST_STORAGE", "data/storage")),
         "dumps": DumpFolder(path=os.environ.get("CODEBOOST_DUMPS_DIR", "data/dumps")),
         "settings": SettingsResource(settings_file=os.environ.get("CODEBOOST_SETTINGS_FILE") or None),
+        "sandbox": SandboxResource(backend=os.environ.get("CODEBOOST_SANDBOX_BACKEND", "forkserver")),
     }
 
 
 defs = Definitions(
-    assets=load_assets_from_modules([ingestion]),
-    jobs=[ingest_dump_job],
-    sensors=[new_dump_sensor],
+    assets=load_assets_from_modules([ingestion, curation, augmentation, execution, tasks]),
+    jobs=[ingest_dump_job, curation_job, training_data_job],
+    sensors=[new_dump_sensor, curate_after_ingestion],
+    schedules=[recuration_schedule],
     resources=build_resources(),
     executor=in_process_executor,
 )

@@ -13,4 +13,18 @@ ingest_dump_job = define_asset_job(
     description="Read one code dump and apply the basic filters.",
 )
 
-PIPELINE_JOB_NAMES = (ingest_dump_job.name,)
+CURATION_ASSETS = AssetSelection.assets("curated_snippets", "curation_report")
+
+curation_job = define_asset_job(
+    name="recurate",
+    selection=CURATION_ASSETS,
+    description="Re-curate the selection across every ingested dump (incremental).",
+)
+
+training_data_job = define_asset_job(
+    name="build_training_data",
+    selection=CURATION_ASSETS | CURATION_ASSETS.downstream(),
+    description="Curate, augment and execute: everything downstream of the ingested dumps.",
+)
+
+PIPELINE_JOB_NAMES = (ingest_dump_job.name, training_data_job.name)

@@ -1,8 +1,17 @@
 """The dumps sensor: a new file or folder in the dumps folder becomes a partition and an ingestion run."""
 
-from dagster import RunRequest, SensorEvaluationContext, SensorResult, SkipReason, sensor
+from dagster import (
+    DagsterRunStatus,
+    RunRequest,
+    RunStatusSensorContext,
+    SensorEvaluationContext,
+    SensorResult,
+    SkipReason,
+    run_status_sensor,
+    sensor,
+)
 
-from codeboost_dagster.jobs import ingest_dump_job
+from codeboost_dagster.jobs import curation_job, ingest_dump_job
 from codeboost_dagster.partitions import code_dumps
 from codeboost_dagster.resources.dumps import DumpFolder
 
@@ -26,3 +35,14 @@ def new_dump_sensor(context: SensorEvaluationContext, dumps: DumpFolder):
         ],
         dynamic_partitions_requests=[code_dumps.build_add_request(new_keys)] if new_keys else [],
     )
+
+
+@run_status_sensor(
+    run_status=DagsterRunStatus.SUCCESS,
+    monitored_jobs=[ingest_dump_job],
+    request_job=curation_job,
+    minimum_interval_seconds=30,
+)
+def curate_after_ingestion(context: RunStatusSensorContext):
+    """A newly ingested dump is curated against the existing selection right away."""
+    return RunRequest(run_key=f"curate-after-{context.dagster_run.run_id}")

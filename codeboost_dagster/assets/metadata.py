@@ -45,3 +45,20 @@ def histogram_plot(values: pd.Series, title: str, xlabel: str, bins: int = 30) -
     plt.close(figure)
     encoded = base64.b64encode(buffer.getvalue()).decode("ascii")
     return MetadataValue.md(f"![{title}](data:image/png;base64,{encoded})")
+
+
+def frame_table(frame: pd.DataFrame, max_rows: int = 50) -> MetadataValue:
+    """A small DataFrame (per-round or per-dump counts) as a Markdown table."""
+    return MetadataValue.md(frame.head(max_rows).to_markdown(index=False) if len(frame) else "_none_")
+
+
+def progress_logger(log, label: str, steps: int = 10):
+    """A progress(done, total) callback that logs about `steps` times over a long stage."""
+    reported = {"next": 0.0}
+
+    def report(done: int, total: int) -> None:
+        if total and (done / total >= reported["next"] or done == total):
+            log.info(f"{label}: {done}/{total} ({100 * done / total:.0f}%)")
+            reported["next"] = done / total + 1 / steps
+
+    return report

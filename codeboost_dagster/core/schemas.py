@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import pyarrow as pa
 
+from codeboost_dagster.core.augmentation.tables import AUGMENTATION_REPORT, AUGMENTED_VARIANTS
+
 RAW_SNIPPETS = pa.schema(
     [
         pa.field("snippet_id", pa.string(), nullable=False),
@@ -61,6 +63,7 @@ EXECUTION_RECORDS = pa.schema(
         pa.field("command", pa.string(), nullable=False),
         pa.field("started_at", pa.string(), nullable=False),
         pa.field("finished_at", pa.string(), nullable=False),
+        pa.field("detail", pa.string()),
     ]
 )
 
@@ -93,7 +96,38 @@ TASK_DROPS = pa.schema(
     ]
 )
 
+CURATED_SNIPPETS = pa.schema(
+    list(FILTERED_SNIPPETS)
+    + [
+        pa.field("previously_selected", pa.bool_(), nullable=False),
+        pa.field("final_chunk", pa.int32(), nullable=False),
+        pa.field("rounds_survived", pa.int32(), nullable=False),
+        pa.field("near_duplicates_represented", pa.int32(), nullable=False),
+    ]
+)
+
+CURATION_REPORT = pa.schema(
+    [
+        pa.field("snippet_id", pa.string(), nullable=False),
+        pa.field("dump", pa.string(), nullable=False),
+        pa.field("previously_selected", pa.bool_(), nullable=False),
+        pa.field("reason", pa.string(), nullable=False),
+        pa.field("round", pa.int32(), nullable=False),
+        pa.field("chunk", pa.int32(), nullable=False),
+        pa.field("nearest_survivor_id", pa.string()),
+        pa.field("nearest_survivor_dump", pa.string()),
+        pa.field("nearest_survivor_distance", pa.float64()),
+        pa.field("representative_id", pa.string()),
+        pa.field("representative_dump", pa.string()),
+        pa.field("representative_distance", pa.float64()),
+    ]
+)
+
 TABLE_SCHEMAS: dict[str, pa.Schema] = {
+    "curated_snippets": CURATED_SNIPPETS,
+    "curation_report": CURATION_REPORT,
+    "augmented_variants": AUGMENTED_VARIANTS,
+    "augmentation_report": AUGMENTATION_REPORT,
     "execution_records": EXECUTION_RECORDS,
     "training_tasks": TRAINING_TASKS,
     "task_report": TASK_DROPS,

@@ -47,6 +47,7 @@ class CurationSettings:
     rounds: int = 5
     seed: int = 0
     clique_time_limit_s: float = 2.0
+    determinism_check_max_rows: int = 20_000
 
 
 @dataclass(frozen=True)

@@ -39,6 +39,23 @@ class ParquetIOManager(UPathIOManager):
         with path.open("rb") as handle:
             return pq.read_table(handle).to_pandas()
 
+    def load_partitions(self, context: InputContext):
+        """An unpartitioned asset reading a partitioned one always gets {partition_key: DataFrame},
+        also when only one partition exists (the base class would hand it the bare DataFrame)."""
+        loaded = super().load_partitions(context)
+        if context.has_partition_key or isinstance(loaded, dict):
+            return loaded
+        return {} if loaded is None else {context.asset_partition_keys[0]: loaded}
+
+    def load_table(self, asset_name: str) -> pd.DataFrame | None:
+        """The last stored value of an unpartitioned asset, or None before its first materialization;
+        lets an asset build incrementally on its own previous output."""
+        path = self._with_extension(self._base_path / asset_name)
+        if not path.exists():
+            return None
+        with path.open("rb") as handle:
+            return pq.read_table(handle).to_pandas()
+
     def get_metadata(self, context: OutputContext, obj: pd.DataFrame) -> dict:
         """Row count and column list for every stored table."""
         return {"dagster/row_count": MetadataValue.int(len(obj)), "columns": ", ".join(map(str, obj.columns))}

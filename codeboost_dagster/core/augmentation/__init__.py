@@ -1,0 +1,52 @@
+"""Heterogeneous augmentation (METHOD.md section 3): digit, logical and input-level variants.
+
+Public API:
+- `augment_snippets(snippets, settings, workers, progress, max_code_chars) -> AugmentationResult`
+  with `variants` (AUGMENTED_VARIANTS columns) and `dropped` (AUGMENTATION_REPORT columns).
+- `augment_snippet(...)`: the same for one snippet, without pandas.
+- `apply_mutations(original_code, mutations)` / `apply_input_mutations(test_cases, mutations)`:
+  rebuild a variant from its original and its records (`mutations_from_json(row.mutations)`).
+- `accounting_problems(...)`: the conservation check (kept + dropped = 1 + K per snippet).
+Plain Python; no Dagster import. The pandas-based names are imported on first use, so pool
+workers, which only need `snippet`, do not pay for importing pandas and pyarrow.
+"""
+
+import importlib
+from typing import Any
+
+from codeboost_dagster.core.augmentation.mutations import Mutation, mutations_from_json, mutations_to_json
+from codeboost_dagster.core.augmentation.reasons import DROP_REASONS
+from codeboost_dagster.core.augmentation.replay import ReplayError, apply_input_mutations, apply_mutations
+from codeboost_dagster.core.augmentation.snippet import SnippetAugmentation, augment_snippet
+
+_TABLE_API = {
+    "AugmentationResult": "batch",
+    "augment_snippets": "batch",
+    "accounting_problems": "accounting",
+    "AUGMENTED_VARIANTS": "tables",
+    "AUGMENTATION_REPORT": "tables",
+}
+
+__all__ = [
+    "AUGMENTATION_REPORT",
+    "AUGMENTED_VARIANTS",
+    "DROP_REASONS",
+    "AugmentationResult",
+    "Mutation",
+    "ReplayError",
+    "SnippetAugmentation",
+    "accounting_problems",
+    "apply_input_mutations",
+    "apply_mutations",
+    "augment_snippet",
+    "augment_snippets",
+    "mutations_from_json",
+    "mutations_to_json",
+]
+
+
+def __getattr__(name: str) -> Any:
+    """The pandas-based part of the API, imported when first asked for."""
+    if name not in _TABLE_API:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return getattr(importlib.import_module(f"{__name__}.{_TABLE_API[name]}"), name)

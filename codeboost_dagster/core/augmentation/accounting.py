@@ -1,0 +1,23 @@
+"""Conservation check: every attempted variant of every snippet is kept or dropped, exactly once."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable
+
+from codeboost_dagster.core.augmentation.batch import AugmentationResult
+
+
+def accounting_problems(snippet_ids: Iterable[str], result: AugmentationResult, variants_per_snippet: int) -> list[str]:
+    """Human-readable violations (empty when every (snippet, index 0..K) is in exactly one table)."""
+    expected = {(snippet_id, index) for snippet_id in snippet_ids for index in range(variants_per_snippet + 1)}
+    seen = Counter(zip(result.variants["snippet_id"], result.variants["variant_index"].astype(int)))
+    seen.update(zip(result.dropped["snippet_id"], result.dropped["variant_index"].astype(int)))
+    problems = [f"{key} is neither kept nor dropped" for key in sorted(expected - set(seen))]
+    problems += [f"{key} was never attempted" for key in sorted(set(seen) - expected)]
+    problems += [f"{key} is accounted {count} times" for key, count in sorted(seen.items()) if count > 1]
+    originals = result.variants[result.variants["variant_index"] == 0]
+    problems += [
+        f"original of {sid!r} is missing" for sid in sorted({s for s, _ in expected} - set(originals["snippet_id"]))
+    ]
+    return problems

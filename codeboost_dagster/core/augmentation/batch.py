@@ -1,0 +1,117 @@
+"""Augment a table of snippets, in a process pool over the cores for more than one worker.
+
+Each snippet depends only on its own row and the settings (its random streams are derived
+from (seed, snippet_id, variant index)), so the result is identical for any worker count,
+chunking or row order of the input; rows come out in input order, then by variant index.
+Workers are spawned (not forked), which is safe under a threaded host such as Dagster; as with
+any spawned pool, a script calling this must guard its entry point with `if __name__ == "__main__"`.
+Workers import only `snippet` and its dependencies (libcst, no pandas), so they start fast.
+"""
+
+from __future__ import annotations
+
+import math
+import multiprocessing
+import os
+from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from dataclasses import dataclass
+
+import pandas as pd
+
+from codeboost_dagster.core.augmentation.snippet import SnippetAugmentation, augment_chunk
+from codeboost_dagster.core.augmentation.tables import dropped_frame, variants_frame
+from codeboost_dagster.core.settings import AugmentationSettings
+
+INPUT_COLUMNS = ("snippet_id", "code", "test_cases")
+_CHUNKS_PER_WORKER = 4
+"""Chunks per worker: enough to balance snippets of unequal size, few enough to keep IPC small."""
+
+Progress = Callable[[int, int], None]
+"""Called as progress(snippets_done, snippets_total) after each finished chunk."""
+
+SnippetRow = tuple[str, str, str | None]
+
+
+@dataclass(frozen=True)
+class AugmentationResult:
+    """`variants`: kept rows (AUGMENTED_VARIANTS columns); `dropped`: the rest (AUGMENTATION_REPORT)."""
+
+    variants: pd.DataFrame
+    dropped: pd.DataFrame
+
+
+def default_workers() -> int:
+    """The cores this process may run on."""
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+
+
+def _input_rows(snippets: pd.DataFrame) -> list[SnippetRow]:
+    missing = [name for name in INPUT_COLUMNS if name not in snippets.columns]
+    if missing:
+        raise ValueError(f"snippets lack columns {missing}; need {list(INPUT_COLUMNS)}")
+    duplicated = snippets["snippet_id"][snippets["snippet_id"].duplicated()].unique().tolist()
+    if duplicated:
+        raise ValueError(f"snippet_id must be unique; repeated: {duplicated[:5]}")
+    cases = snippets["test_cases"].astype(object).where(snippets["test_cases"].notna(), None)
+    return list(zip(snippets["snippet_id"].astype(str), snippets["code"].astype(str), cases, strict=True))
+
+
+def _chunks(rows: list[SnippetRow], count: int) -> list[list[SnippetRow]]:
+    size = math.ceil(len(rows) / count)
+    return [rows[start : start + size] for start in range(0, len(rows), size)]
+
+
+def _run_chunks(
+    chunks: list[list[SnippetRow]],
+    settings: AugmentationSettings,
+    max_code_chars: int | None,
+    workers: int,
+    progress: Progress | None,
+) -> list[SnippetAugmentation]:
+    """Outcomes of every chunk, in chunk order; in this process for one worker, else in a spawned pool."""
+    total, done = sum(map(len, chunks)), 0
+    results: list[list[SnippetAugmentation]] = [[] for _ in chunks]
+
+    def finished(index: int, outcomes: list[SnippetAugmentation]) -> None:
+        nonlocal done
+        results[index] = outcomes
+        done += len(chunks[index])
+        if progress is not None:
+            progress(done, total)
+
+    if workers == 1:
+        for index, chunk in enumerate(chunks):
+            finished(index, augment_chunk(chunk, settings, max_code_chars))
+    else:
+        context = multiprocessing.get_context("spawn")
+        with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
+            futures = {pool.submit(augment_chunk, chunk, settings, max_code_chars): i for i, chunk in enumerate(chunks)}
+            for future in as_completed(futures):
+                finished(futures[future], future.result())
+    return [outcome for chunk_outcomes in results for outcome in chunk_outcomes]
+
+
+def augment_snippets(
+    snippets: pd.DataFrame,
+    settings: AugmentationSettings,
+    workers: int | None = None,
+    progress: Progress | None = None,
+    max_code_chars: int | None = None,
+) -> AugmentationResult:
+    """Original + `variants_per_snippet` attempted variants per snippet; each kept or dropped with a reason.
+
+    `snippets` needs columns snippet_id (unique), code and test_cases (JSON text, normal form).
+    `workers`: processes to use (default: the available cores; 1 runs in this process, and so
+    does any input of a single snippet). `progress(done, total)` is called after each chunk.
+    `max_code_chars`: snippets longer than this are not augmented (reason `too_large`); pass
+    the filter stage's limit. Every snippet yields exactly 1 + K rows across the two tables.
+    """
+    rows = _input_rows(snippets)
+    workers = min(default_workers() if workers is None else workers, max(len(rows), 1))
+    chunks = _chunks(rows, workers * _CHUNKS_PER_WORKER) if rows else []
+    outcomes = _run_chunks(chunks, settings, max_code_chars, workers, progress)
+    return AugmentationResult(
+        variants_frame(row for outcome in outcomes for row in outcome.variants),
+        dropped_frame(row for outcome in outcomes for row in outcome.dropped),
+    )

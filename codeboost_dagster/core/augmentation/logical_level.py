@@ -1,0 +1,107 @@
+"""Logical-level augmentation: six libcst transformers, each changing AT MOST ONE node per variant.
+
+For each transformer in `LOGICAL_KINDS` order: if the snippet has at least one candidate node,
+then with probability p one candidate, chosen uniformly, is rewritten (so P(applies) = p for
+every transformer with a candidate, whatever the number of candidates). The public release
+instead tried every node in order with probability p and stopped at the first success, which
+favours early nodes and applies with probability 1-(1-p)^n; its result was then discarded by
+a tuple-as-bool bug. Rewrites return new nodes; the parsed module itself is never changed.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Callable
+
+import libcst as cst
+
+from codeboost_dagster.core.augmentation.edits import CodeEdit, Rewrite
+from codeboost_dagster.core.augmentation.mutations import (
+    AUGMENTED_ASSIGNMENT,
+    BINARY_OPERATOR,
+    BOOLEAN_OPERATOR,
+    COMPARISON_OPERATOR,
+    IF_NEGATION,
+    LOGICAL_KINDS,
+    LOGICAL_LEVEL,
+    UNARY_OPERATOR,
+)
+from codeboost_dagster.core.augmentation.operators import (
+    AUGMENTED_ALTERNATIVES,
+    BINARY_ALTERNATIVES,
+    BOOLEAN_ALTERNATIVES,
+    COMPARISON_ALTERNATIVES,
+    UNARY_REPLACEMENTS,
+    operator_token,
+    replace_operator,
+)
+from codeboost_dagster.core.augmentation.sites import Site
+
+EditBuilder = Callable[[Site, random.Random, str], CodeEdit]
+
+
+def _with_operator(operator: cst.CSTNode) -> Rewrite:
+    def rewrite(updated: cst.CSTNode) -> cst.CSTNode:
+        return updated.with_changes(operator=operator)
+
+    return rewrite
+
+
+def _operator_swap(alternatives: dict[type, tuple[type, ...]]) -> EditBuilder:
+    def build(site: Site, rng: random.Random, source: str) -> CodeEdit:
+        old = site.node.operator
+        new_type = rng.choice(alternatives[type(old)])
+        return CodeEdit(LOGICAL_LEVEL, site, operator_token(new_type), _with_operator(replace_operator(old, new_type)))
+
+    return build
+
+
+def _remove_not(updated: cst.UnaryOperation) -> cst.BaseExpression:
+    operand = updated.expression
+    return operand.with_changes(lpar=[*updated.lpar, *operand.lpar], rpar=[*operand.rpar, *updated.rpar])
+
+
+def _unary(site: Site, rng: random.Random, source: str) -> CodeEdit:
+    old = site.node.operator
+    new_type = UNARY_REPLACEMENTS[type(old)]
+    if new_type is None:
+        return CodeEdit(LOGICAL_LEVEL, site, "", _remove_not)
+    return CodeEdit(LOGICAL_LEVEL, site, operator_token(new_type), _with_operator(replace_operator(old, new_type)))
+
+
+def _negate_if_test(site: Site, rng: random.Random, source: str) -> CodeEdit:
+    needs_space = not site.node.whitespace_before_test.value
+    wrapped = (" " if needs_space else "") + "not (" + source[site.start : site.end] + ")"
+
+    def rewrite(updated: cst.If) -> cst.If:
+        test = updated.test
+        parenthesized = test.with_changes(lpar=[cst.LeftParen(), *test.lpar], rpar=[*test.rpar, cst.RightParen()])
+        negated = cst.UnaryOperation(
+            operator=cst.Not(whitespace_after=cst.SimpleWhitespace(" ")), expression=parenthesized
+        )
+        space = cst.SimpleWhitespace(" ") if needs_space else updated.whitespace_before_test
+        return updated.with_changes(test=negated, whitespace_before_test=space)
+
+    return CodeEdit(LOGICAL_LEVEL, site, wrapped, rewrite)
+
+
+TRANSFORMERS: dict[str, EditBuilder] = {
+    BINARY_OPERATOR: _operator_swap(BINARY_ALTERNATIVES),
+    BOOLEAN_OPERATOR: _operator_swap(BOOLEAN_ALTERNATIVES),
+    UNARY_OPERATOR: _unary,
+    AUGMENTED_ASSIGNMENT: _operator_swap(AUGMENTED_ALTERNATIVES),
+    COMPARISON_OPERATOR: _operator_swap(COMPARISON_ALTERNATIVES),
+    IF_NEGATION: _negate_if_test,
+}
+"""Mutation kind -> how one chosen candidate is rewritten."""
+
+
+def plan_logical_edits(sites: dict[str, list[Site]], rng: random.Random, p: float, source: str) -> list[CodeEdit]:
+    """At most one edit per transformer: with probability p, a uniformly chosen candidate."""
+    edits = []
+    for kind in LOGICAL_KINDS:
+        candidates = sites.get(kind)
+        if candidates and rng.random() < p:
+            site = candidates[rng.randrange(len(candidates))]
+            edits.append(TRANSFORMERS[kind](site, rng, source))
+    return edits

@@ -1,0 +1,42 @@
+"""Maximum-clique curation (METHOD.md section 2): plain typed Python, no Dagster.
+
+`curate` keeps, chunk by chunk and round by round, a maximum set of mutually distinct
+snippets (line-level Jaccard distance >= gamma) and reports every snippet it removes.
+"""
+
+from codeboost_dagster.core.curation.curate import DEFAULT_DISTANCE_SAMPLE_SIZE, CurationResult, curate
+from codeboost_dagster.core.curation.distance import chunk_distances, pair_distances
+from codeboost_dagster.core.curation.line_sets import LineIncidence, LineNormaliser, line_incidence, line_set
+from codeboost_dagster.core.curation.report import (
+    CHUNK_DTYPES,
+    DISTANCE_SAMPLE_DTYPES,
+    DUMP_DTYPES,
+    DUPLICATE_SNIPPET_ID,
+    NEAR_DUPLICATE,
+    REMOVED_DTYPES,
+    ROUND_DTYPES,
+    SELECTION_ADDED_DTYPES,
+)
+from codeboost_dagster.core.curation.verify import clique_violations, conservation_problems
+
+__all__ = [
+    "CHUNK_DTYPES",
+    "DEFAULT_DISTANCE_SAMPLE_SIZE",
+    "DISTANCE_SAMPLE_DTYPES",
+    "DUMP_DTYPES",
+    "DUPLICATE_SNIPPET_ID",
+    "NEAR_DUPLICATE",
+    "REMOVED_DTYPES",
+    "ROUND_DTYPES",
+    "SELECTION_ADDED_DTYPES",
+    "CurationResult",
+    "LineIncidence",
+    "LineNormaliser",
+    "chunk_distances",
+    "clique_violations",
+    "conservation_problems",
+    "curate",
+    "line_incidence",
+    "line_set",
+    "pair_distances",
+]

@@ -1,0 +1,28 @@
+"""Greedy fallback: a large maximal independent set of the near-duplicate graph.
+
+Used for a kernel whose exact search did not finish within the chunk's time limit. The
+result is maximal (every dropped vertex has a near-duplicate among the kept ones), so every
+removed snippet still has a survivor it lost to.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+def greedy_independent_set(near: np.ndarray, vertices: np.ndarray, priority: np.ndarray) -> np.ndarray:
+    """Repeatedly keep the vertex with the fewest undecided near-duplicates (ties by priority)."""
+    sub = near[np.ix_(vertices, vertices)]
+    sub_priority = priority[vertices]
+    undecided = np.ones(len(vertices), dtype=bool)
+    degree = sub.sum(axis=1).astype(np.int64)
+    kept: list[int] = []
+    while undecided.any():
+        candidates = np.flatnonzero(undecided)
+        vertex = candidates[np.lexsort((sub_priority[candidates], degree[candidates]))[0]]
+        kept.append(vertex)
+        dropped = undecided & sub[vertex]
+        dropped[vertex] = True
+        undecided &= ~dropped
+        degree -= sub[:, dropped].sum(axis=1)
+    return np.sort(vertices[kept])

@@ -1,0 +1,71 @@
+"""Execution sandbox: run untrusted snippets under identical limits on any backend.
+
+One interface: `open_sandbox(backend, limits)` gives a `Sandbox` (a context manager) whose
+`run(program)` / `run_many(programs)` return `ExecutionResult`s; `run(program, limits)` is the
+one-shot form. Backends: "forkserver" (local default), "subprocess" (local, fresh interpreter
+per program), "docker" (warm locked-down containers). Every backend presents the program as
+/sandbox/main.py with cwd /sandbox, so tracebacks are byte-identical between runs.
+No Dagster import: verl's Ray workers use this package to re-run model answers.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from codeboost_dagster.core.settings import SandboxLimits
+
+from .base import Sandbox, SandboxUnavailable
+from .labels import classify, parse_error_type
+from .program import Program, program_from_test_case, programs_from_test_cases, stitch
+from .result import STATUSES, ExecutionResult, Status
+
+BACKENDS: tuple[str, ...] = ("forkserver", "subprocess", "docker")
+DEFAULT_BACKEND = "forkserver"
+
+
+def open_sandbox(
+    backend: str = DEFAULT_BACKEND,
+    limits: SandboxLimits | None = None,
+    concurrency: int | None = None,
+    **backend_options: Any,
+) -> Sandbox:
+    """Start the named backend with `concurrency` slots (default: one per core).
+
+    Options: forkserver/subprocess take python=, uid_base=, isolate=; docker takes image=,
+    uid_base=, recycle_after=, exec_mode=, client=. Raises SandboxUnavailable if it cannot start.
+    """
+    limits = limits or SandboxLimits()
+    if backend == "forkserver":
+        from .local import ForkServerSandbox as backend_class
+    elif backend == "subprocess":
+        from .local import SubprocessSandbox as backend_class
+    elif backend == "docker":
+        from .docker_backend import DockerSandbox as backend_class
+    else:
+        raise ValueError(f"unknown sandbox backend {backend!r}; known: {BACKENDS}")
+    return backend_class(limits, concurrency, **backend_options)
+
+
+def run(program: Program, limits: SandboxLimits | None = None, backend: str = DEFAULT_BACKEND) -> ExecutionResult:
+    """Run one program on a fresh one-slot sandbox (convenient, not fast: keep a Sandbox open)."""
+    with open_sandbox(backend, limits, concurrency=1) as sandbox:
+        return sandbox.run(program)
+
+
+__all__ = [
+    "BACKENDS",
+    "DEFAULT_BACKEND",
+    "STATUSES",
+    "ExecutionResult",
+    "Program",
+    "Sandbox",
+    "SandboxUnavailable",
+    "Status",
+    "classify",
+    "open_sandbox",
+    "parse_error_type",
+    "program_from_test_case",
+    "programs_from_test_cases",
+    "run",
+    "stitch",
+]

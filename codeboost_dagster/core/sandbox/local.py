@@ -1,0 +1,79 @@
+"""Local backends: one warm sandbox server process per slot on this machine.
+
+`forkserver` (the default) runs each program in a child forked from the warm server (no
+interpreter start-up per program). `subprocess` lets that child exec a fresh
+`python3 -s /sandbox/main.py` instead: exact CPython start-up and shutdown, slower. Both
+share the server's isolation: as root, namespaces, a private read-only root, a per-slot uid
+(uid_base + slot, no passwd entry); not as root, an unprivileged user namespace if the kernel
+allows one, else only rlimits, a new session and a temp dir (see `Sandbox.isolation`).
+"""
+
+from __future__ import annotations
+
+import os
+import posixpath
+import shutil
+import sys
+from typing import Any
+
+from codeboost_dagster.core.settings import SandboxLimits
+
+from .base import DEFAULT_UID_BASE, SANDBOX_ENV, SERVER_SOURCE, Sandbox, SandboxUnavailable, Slot
+from .channel import PipeChannel
+
+SYSTEM_PYTHON = "/usr/bin/python3"
+
+
+def default_interpreter() -> str:
+    """Debian's /usr/bin/python3 when present (world-readable, the same build as the sandbox
+    image), else the real interpreter behind this process (a venv resolves to its base)."""
+    if os.access(SYSTEM_PYTHON, os.X_OK):
+        return SYSTEM_PYTHON
+    return os.path.realpath(sys.executable)
+
+
+class LocalSandbox(Sandbox):
+    """Shared by the two local backends; `exec_mode` picks fork-and-run or fork-and-exec."""
+
+    exec_mode: bool = False
+
+    def __init__(
+        self,
+        limits: SandboxLimits,
+        concurrency: int | None = None,
+        *,
+        python: str | None = None,
+        uid_base: int = DEFAULT_UID_BASE,
+        isolate: bool = True,
+    ) -> None:
+        self.python = python or default_interpreter()
+        if not os.access(self.python, os.X_OK):
+            raise SandboxUnavailable(f"sandbox interpreter {self.python} is not executable")
+        self.isolate = isolate
+        super().__init__(limits, concurrency, uid_base)
+
+    def _open_channel(self, index: int) -> PipeChannel:
+        return PipeChannel([self.python, "-s", "-c", SERVER_SOURCE], env=SANDBOX_ENV)
+
+    def _server_config(self, index: int) -> dict[str, Any]:
+        return {**super()._server_config(index), "isolate": self.isolate, "exec_mode": self.exec_mode}
+
+    def _discard(self, slot: Slot, force: bool = True) -> None:
+        """Also remove the temp working dir a killed no-namespace server could not remove."""
+        super()._discard(slot, force)
+        if slot.hello and not slot.hello["isolation"]["fixed_path"]:
+            shutil.rmtree(posixpath.dirname(slot.hello["program_path"]), ignore_errors=True)
+
+
+class ForkServerSandbox(LocalSandbox):
+    """Local default: a warm server forks a fresh child per program and runs it in-process."""
+
+    backend = "forkserver"
+    exec_mode = False
+
+
+class SubprocessSandbox(LocalSandbox):
+    """Fallback: the forked child execs a fresh `python3 -s /sandbox/main.py` per program."""
+
+    backend = "subprocess"
+    exec_mode = True

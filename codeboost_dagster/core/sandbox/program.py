@@ -1,0 +1,81 @@
+"""What the sandbox runs: a snippet plus its input, and the stitched code the model sees."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+MAIN_GUARD = 'if __name__ == "__main__":'
+
+
+@dataclass(frozen=True)
+class Program:
+    """A snippet with either text for stdin or a function call (JSON-valued arguments).
+
+    A call program runs `stitch(program)`: the code with `__result__ = f(*args, **kwargs)` and
+    `print(__result__)` appended under a main guard; stdin stays empty for calls.
+    """
+
+    code: str
+    stdin: str = ""
+    func_name: str | None = None
+    args: list[Any] = field(default_factory=list)
+    kwargs: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if self.func_name is None:
+            if self.args or self.kwargs:
+                raise ValueError("args/kwargs need a func_name")
+            return
+        if not self.func_name.isidentifier():
+            raise ValueError(f"func_name {self.func_name!r} is not an identifier")
+        if self.stdin:
+            raise ValueError("a function-call program takes no stdin")
+        bad = [name for name in self.kwargs if not (isinstance(name, str) and name.isidentifier())]
+        if bad:
+            raise ValueError(f"keyword argument names must be identifiers: {bad}")
+
+    @property
+    def is_call(self) -> bool:
+        return self.func_name is not None
+
+
+def render_value(value: Any) -> str:
+    """Python source for a JSON value: repr, except non-finite floats (repr gives `nan`)."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return f"float({str(value)!r})"
+    if isinstance(value, list):
+        return "[" + ", ".join(render_value(item) for item in value) + "]"
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{render_value(k)}: {render_value(v)}" for k, v in value.items()) + "}"
+    return repr(value)
+
+
+def stitch(program: Program) -> str:
+    """The exact code that runs, and that the model later sees, for `program`."""
+    if not program.is_call:
+        return program.code
+    arguments = [render_value(arg) for arg in program.args]
+    arguments += [f"{name}={render_value(value)}" for name, value in program.kwargs.items()]
+    body = program.code if program.code.endswith("\n") else program.code + "\n"
+    return (
+        f"{body}\n\n{MAIN_GUARD}\n    __result__ = {program.func_name}({', '.join(arguments)})\n    print(__result__)\n"
+    )
+
+
+def program_from_test_case(code: str, case: Mapping[str, Any] | None) -> Program:
+    """A Program from a snippet and one normalised test case (see core.test_cases); None = no input."""
+    if case is None:
+        return Program(code)
+    if case["kind"] == "stdin":
+        return Program(code, stdin=case["stdin"])
+    if case["kind"] == "call":
+        return Program(code, func_name=case["func_name"], args=list(case["args"]), kwargs=dict(case["kwargs"]))
+    raise ValueError(f"unknown test case kind {case['kind']!r}")
+
+
+def programs_from_test_cases(code: str, cases: list[Mapping[str, Any]]) -> list[Program]:
+    """One Program per normalised test case; an empty list means one run with no input."""
+    return [program_from_test_case(code, case) for case in cases] or [Program(code)]

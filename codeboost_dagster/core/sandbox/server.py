@@ -1,0 +1,639 @@
+"""The sandbox server: a warm interpreter that runs one untrusted program per request.
+
+This file is executed as a script (`python3 -s -c SOURCE`) by the sandbox's own interpreter,
+on the host or inside a container, so it imports nothing but the standard library and is
+never imported by the package. One server serves one slot, one program at a time.
+
+Protocol (one JSON object per line on the server's stdin / stdout):
+  host -> config  {"limits", "uid", "isolate", "exec_mode", "env", "hostname", "private_scratch", "preload"}
+  server -> {"ready": true, "python_version", "program_path", "isolation", "preloaded"} or {"fatal": reason}
+  host -> request {"code", "stdin"}
+  server -> facts {"stdout", "stderr", "exit_code", "signal", "killed_for", "cpu_ms", "wall_ms",
+                   "started_at", "finished_at", "setup_error"}
+The server reports facts (how the program ended, whether it killed it and why); the host
+turns them into status labels.
+
+Isolation, when `isolate` is set and the kernel permits (root, or an unprivileged user
+namespace otherwise): new mount, network (loopback only), pid, IPC and UTS namespaces; a
+private root assembled from read-only binds of /usr, /etc and the interpreter, tmpfs for the
+working dir, /tmp and /dev/shm; the server is pid 1 of its namespace, so killing every
+process in it (setsid double-fork daemons included) is one `kill(-1)`. Each program runs in a
+forked child: new session, rlimits, no_new_privs, the slot's uid (when root), an empty
+environment but for `env`. In a container the container provides the namespaces and the
+server, as its pid 1, does the same per-program work.
+"""
+
+import atexit
+import builtins
+import gc
+import json
+import os
+import resource
+import select
+import signal
+import sys
+import time
+from importlib.machinery import SourceFileLoader
+
+CLONE_NEWNS = 0x00020000
+CLONE_NEWUTS = 0x04000000
+CLONE_NEWIPC = 0x08000000
+CLONE_NEWUSER = 0x10000000
+CLONE_NEWPID = 0x20000000
+CLONE_NEWNET = 0x40000000
+
+MS_RDONLY = 1
+MS_NOSUID = 2
+MS_NODEV = 4
+MS_NOEXEC = 8
+MS_REMOUNT = 32
+MS_BIND = 4096
+MS_REC = 16384
+MS_PRIVATE = 1 << 18
+MS_RELATIME = 1 << 21
+# statvfs f_flag bit -> mount flag that a read-only remount must keep (locked in user namespaces).
+KEPT_MOUNT_FLAGS = ((2, MS_NOSUID), (4, MS_NODEV), (8, MS_NOEXEC), (1024, 1024), (2048, 2048), (4096, MS_RELATIME))
+
+PR_SET_PDEATHSIG = 1
+PR_SET_DUMPABLE = 4
+PR_SET_CHILD_SUBREAPER = 36
+PR_SET_NO_NEW_PRIVS = 38
+SIOCSIFFLAGS = 0x8914
+IFF_UP_LOOPBACK_RUNNING = 0x1 | 0x8 | 0x40
+
+NEW_ROOT = "/tmp"  # mount point of the private root inside our own mount namespace
+SKELETON_OPTIONS = "mode=0755,size=1m"  # the private root only holds mount points and links
+ROOT_TOP_LEVEL = ("bin", "sbin", "lib", "lib32", "lib64", "libx32", "usr", "etc")
+# Empty directories a Debian root (the container image) has, so probes of them behave alike.
+EMPTY_DIRS = {
+    "boot": 0o755,
+    "home": 0o755,
+    "media": 0o755,
+    "mnt": 0o755,
+    "opt": 0o755,
+    "root": 0o700,
+    "run": 0o755,
+    "srv": 0o755,
+    "var": 0o755,
+}
+DEVICES = ("null", "zero", "full", "random", "urandom")
+SETUP_FAILED_EXIT = 127
+READ_CHUNK = 65536
+
+
+class Libc:
+    """The few libc calls the standard library lacks (unshare, mount, prctl, capset)."""
+
+    def __init__(self) -> None:
+        import ctypes
+
+        self._ctypes = ctypes
+        self._lib = ctypes.CDLL(None, use_errno=True)
+
+    def call(self, name: str, *args: object) -> None:
+        """Call libc `name`, raising OSError on a non-zero return."""
+        if getattr(self._lib, name)(*args) != 0:
+            errno = self._ctypes.get_errno()
+            raise OSError(errno, f"{name}: {os.strerror(errno)}")
+
+    def mount(self, source, target, fstype, flags: int, data=None) -> None:
+        args = [None if value is None else value.encode() for value in (source, target, fstype)]
+        self.call("mount", *args, self._ctypes.c_ulong(flags), None if data is None else data.encode())
+
+    def drop_capabilities(self) -> None:
+        """Clear every capability of the calling process (unprivileged user namespace mode)."""
+        ctypes = self._ctypes
+        header = (ctypes.c_uint32 * 2)(0x20080522, 0)
+        data = (ctypes.c_uint32 * 6)()
+        self.call("capset", header, data)
+
+
+def load_libc():
+    try:
+        return Libc()
+    except (ImportError, OSError):
+        return None
+
+
+class Server:
+    """One slot: isolation set up once, then one forked child per program."""
+
+    def __init__(self, config: dict) -> None:
+        self.limits = config["limits"]
+        self.exec_mode = bool(config["exec_mode"])
+        self.env = dict(config["env"])
+        self.is_root = os.geteuid() == 0
+        self.uid = config["uid"] if self.is_root else None
+        self.drop_caps = False
+        self.libc = load_libc()
+        self.isolation = {"uid": self.uid if self.uid is not None else os.geteuid()}
+        self.workdir = self.limits["working_dir"]
+        self.scratch = [self.workdir, "/tmp", "/dev/shm"] if config["private_scratch"] else []
+        if config["isolate"]:
+            self.isolate(config["hostname"])
+        if self.libc is not None:  # programs may share our uid: they must not ptrace us
+            self.libc.call("prctl", PR_SET_DUMPABLE, 0, 0, 0, 0)
+            self.libc.call("prctl", PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
+        self.own_workdir = not self.scratch
+        if self.own_workdir:
+            import tempfile
+
+            self.workdir = tempfile.mkdtemp(prefix="codeboost-sandbox-")
+            os.chmod(self.workdir, 0o1777)
+            self.scratch = [self.workdir]
+        self.isolation["fixed_path"] = self.workdir == self.limits["working_dir"]
+        self.program_path = os.path.join(self.workdir, os.path.basename(self.limits["program_path"]))
+        self.rlimits = self.compute_rlimits()
+        signal.signal(signal.SIGINT, signal.SIG_DFL)  # as pid 1 this makes the server immune to it
+
+    def compute_rlimits(self) -> list:
+        cpu = -(-self.limits["cpu_time_s"] // 1)
+        wanted = [
+            (resource.RLIMIT_AS, self.limits["memory_bytes"], self.limits["memory_bytes"]),
+            (resource.RLIMIT_CPU, int(cpu), int(cpu) + 1),
+            (resource.RLIMIT_NPROC, self.limits["max_processes"], self.limits["max_processes"]),
+            (resource.RLIMIT_FSIZE, self.limits["max_file_bytes"], self.limits["max_file_bytes"]),
+            (resource.RLIMIT_CORE, 0, 0),
+        ]
+        result = []
+        for which, soft, hard in wanted:
+            current_hard = resource.getrlimit(which)[1]
+            if current_hard != resource.RLIM_INFINITY:
+                soft, hard = min(soft, current_hard), min(hard, current_hard)
+            result.append((which, soft, hard))
+        return result
+
+    # ---- one-time isolation -------------------------------------------------------------
+    def isolate(self, hostname: str) -> None:
+        if self.libc is None:
+            self.isolation["namespaces"] = "unavailable: no ctypes"
+            return
+        if not self.is_root:
+            self.isolation["user"] = self.enter_user_namespace()
+            self.drop_caps = self.isolation["user"]
+            if not self.drop_caps:
+                return
+        for name, flag in (
+            ("mount", CLONE_NEWNS),
+            ("network", CLONE_NEWNET),
+            ("pid", CLONE_NEWPID),
+            ("ipc", CLONE_NEWIPC),
+            ("uts", CLONE_NEWUTS),
+        ):
+            self.isolation[name] = self.unshare(flag)
+        if self.isolation["pid"]:
+            self.become_namespace_init()
+        if self.isolation["uts"]:
+            self.libc.call("sethostname", hostname.encode(), len(hostname))
+        if self.isolation["network"]:
+            self.bring_loopback_up()
+        if self.isolation["mount"]:
+            self.build_private_root()
+            self.scratch = [self.workdir, "/tmp", "/dev/shm"]
+
+    def unshare(self, flag: int) -> bool:
+        try:
+            if hasattr(os, "unshare"):
+                os.unshare(flag)
+            else:
+                self.libc.call("unshare", flag)
+        except OSError:
+            return False
+        return True
+
+    def enter_user_namespace(self) -> bool:
+        """Map our own uid/gid into a new user namespace, which grants mount rights there."""
+        uid, gid = os.geteuid(), os.getegid()
+        if not self.unshare(CLONE_NEWUSER):
+            return False
+        for path, text in (
+            ("/proc/self/setgroups", "deny"),
+            ("/proc/self/uid_map", f"{uid} {uid} 1"),
+            ("/proc/self/gid_map", f"{gid} {gid} 1"),
+        ):
+            with open(path, "w") as handle:
+                handle.write(text)
+        return True
+
+    def become_namespace_init(self) -> None:
+        """Fork the real server as pid 1 of the new pid namespace; this process only waits."""
+        child = os.fork()
+        if child:
+            status = os.waitpid(child, 0)[1]
+            os._exit(os.waitstatus_to_exitcode(status) & 0xFF)
+        self.libc.call("prctl", PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+
+    def bring_loopback_up(self) -> None:
+        import fcntl
+        import socket
+        import struct
+
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+            fcntl.ioctl(sock, SIOCSIFFLAGS, struct.pack("16sh22x", b"lo", IFF_UP_LOOPBACK_RUNNING))
+
+    def bind_read_only(self, source: str, target: str) -> None:
+        if os.path.isdir(source):
+            os.makedirs(target, exist_ok=True)
+        else:
+            os.close(os.open(target, os.O_CREAT | os.O_WRONLY, 0o644))
+        self.libc.mount(source, target, None, MS_BIND | MS_REC)
+        flags = MS_BIND | MS_REMOUNT | MS_RDONLY | MS_NOSUID
+        mounted = os.statvfs(target).f_flag
+        for stat_bit, mount_flag in KEPT_MOUNT_FLAGS:
+            if mounted & stat_bit:
+                flags |= mount_flag
+        self.libc.mount(None, target, None, flags)
+
+    def build_private_root(self) -> None:
+        """Assemble a read-only root with tmpfs scratch dirs, then chroot into it."""
+        libc, new = self.libc, NEW_ROOT
+        libc.mount(None, "/", None, MS_REC | MS_PRIVATE)
+        libc.mount("tmpfs", new, "tmpfs", MS_NOSUID | MS_NODEV, SKELETON_OPTIONS)
+        for name in ROOT_TOP_LEVEL:
+            source = "/" + name
+            if os.path.islink(source):
+                os.symlink(os.readlink(source), new + source)
+            elif os.path.isdir(source):
+                self.bind_read_only(source, new + source)
+        for prefix in interpreter_prefixes():
+            if not os.path.exists(new + prefix):
+                self.bind_read_only(prefix, new + prefix)
+        for name, mode in EMPTY_DIRS.items():
+            if not os.path.exists(f"{new}/{name}"):
+                os.mkdir(f"{new}/{name}")
+                os.chmod(f"{new}/{name}", mode)
+        os.mkdir(new + "/dev")
+        libc.mount("tmpfs", new + "/dev", "tmpfs", MS_NOSUID, SKELETON_OPTIONS)
+        for device in DEVICES:
+            target = f"{new}/dev/{device}"
+            os.close(os.open(target, os.O_CREAT | os.O_WRONLY, 0o666))
+            libc.mount("/dev/" + device, target, None, MS_BIND)
+        for name, target in (
+            ("fd", "/proc/self/fd"),
+            ("stdin", "/proc/self/fd/0"),
+            ("stdout", "/proc/self/fd/1"),
+            ("stderr", "/proc/self/fd/2"),
+        ):
+            os.symlink(target, f"{new}/dev/{name}")
+        scratch_options = f"mode=1777,size={self.limits['max_file_bytes']}"
+        for directory in (self.limits["working_dir"], "/tmp", "/dev/shm"):
+            os.makedirs(new + directory, exist_ok=True)
+            libc.mount("tmpfs", new + directory, "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, scratch_options)
+        os.mkdir(new + "/proc")
+        libc.mount("proc", new + "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC)
+        libc.mount(None, new, None, MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV)
+        os.chroot(new)
+        os.chdir("/")
+
+    # ---- one program ---------------------------------------------------------------------
+    def run(self, request: dict) -> dict:
+        with open(self.program_path, "wb") as handle:
+            handle.write(request["code"].encode("utf-8", "surrogatepass"))
+        stdin_fd = os.memfd_create("stdin")
+        write_all(stdin_fd, request.get("stdin", "").encode("utf-8", "surrogatepass"))
+        os.lseek(stdin_fd, 0, os.SEEK_SET)
+        out_r, out_w = os.pipe()
+        err_r, err_w = os.pipe()
+        report_r, report_w = os.pipe()
+        started_at, start = time.time(), time.monotonic()
+        pid = os.fork()
+        if pid == 0:
+            self.child(stdin_fd, out_w, err_w, report_w)
+        for fd in (stdin_fd, out_w, err_w, report_w):
+            os.close(fd)
+        outputs = {out_r: bytearray(), err_r: bytearray()}
+        killed_for = self.supervise(pid, outputs, start)
+        if killed_for:
+            os.kill(pid, signal.SIGKILL)
+        _, status, usage = os.wait4(pid, 0)
+        wall_ms = (time.monotonic() - start) * 1000
+        self.kill_everything_else()
+        killed_for = self.drain(outputs, killed_for)
+        setup_error = read_all(report_r).decode("utf-8", "replace")
+        for fd in (out_r, err_r, report_r):
+            os.close(fd)
+        return {
+            "stdout": bytes(outputs[out_r]).decode("utf-8", "replace"),
+            "stderr": bytes(outputs[err_r]).decode("utf-8", "replace"),
+            "exit_code": os.WEXITSTATUS(status) if os.WIFEXITED(status) else None,
+            "signal": os.WTERMSIG(status) if os.WIFSIGNALED(status) else None,
+            "killed_for": killed_for,
+            "cpu_ms": (usage.ru_utime + usage.ru_stime) * 1000,
+            "wall_ms": wall_ms,
+            "started_at": started_at,
+            "finished_at": started_at + wall_ms / 1000,
+            "setup_error": setup_error or None,
+            "recycle": self.wipe_scratch(),
+        }
+
+    def supervise(self, pid: int, outputs: dict, start: float):
+        """Read output until the child exits; return "timeout"/"output_limit" if we must kill it."""
+        poller = select.poll()
+        for fd in outputs:
+            poller.register(fd, select.POLLIN)
+        try:
+            pidfd = os.pidfd_open(pid)
+            poller.register(pidfd, select.POLLIN)
+        except (AttributeError, OSError):
+            pidfd = None
+        deadline = start + self.limits["wall_time_s"]
+        try:
+            while True:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    return "timeout"
+                timeout_ms = remaining * 1000 if pidfd is not None else min(remaining * 1000, 5)
+                for fd, _ in poller.poll(timeout_ms):
+                    if fd == pidfd:
+                        return None
+                    if not self.read_into(fd, outputs, poller):
+                        return "output_limit"
+                if pidfd is None and os.waitid(os.P_PID, pid, os.WEXITED | os.WNOHANG | os.WNOWAIT):
+                    return None
+        finally:
+            if pidfd is not None:
+                os.close(pidfd)
+
+    def read_into(self, fd: int, outputs: dict, poller) -> bool:
+        """Append what `fd` has to its buffer; False once the output cap is exceeded."""
+        data = os.read(fd, READ_CHUNK)
+        if not data:
+            poller.unregister(fd)
+            return True
+        buffer = outputs[fd]
+        buffer += data
+        cap = self.limits["max_output_bytes"]
+        if len(buffer) > cap:
+            del buffer[cap:]
+            return False
+        return True
+
+    def drain(self, outputs: dict, killed_for):
+        """Collect what is left in the pipes once every writer is dead."""
+        if killed_for == "output_limit":
+            return killed_for
+        cap = self.limits["max_output_bytes"]
+        for fd, buffer in outputs.items():
+            buffer += read_all(fd, cap + 1 - len(buffer))
+            if len(buffer) > cap:
+                del buffer[cap:]
+                killed_for = killed_for or "output_limit"
+        return killed_for
+
+    def kill_everything_else(self) -> None:
+        """Kill and reap every remaining process of the slot (daemons, fork-bomb leftovers)."""
+        as_init = os.getpid() == 1
+        while True:
+            if as_init:
+                try:
+                    os.kill(-1, signal.SIGKILL)
+                except ProcessLookupError:
+                    pass
+            else:
+                for pid in direct_children():
+                    try:
+                        os.kill(pid, signal.SIGKILL)
+                    except ProcessLookupError:
+                        pass
+            try:
+                os.waitpid(-1, 0)
+            except ChildProcessError:
+                return
+
+    def preload(self, modules: list) -> list:
+        """Import common standard-library modules once, so forked programs find them loaded.
+
+        Exec mode skips this (every program starts a fresh interpreter). Returns what loaded."""
+        if self.exec_mode:
+            return []
+        loaded = []
+        for name in modules:
+            try:
+                __import__(name)
+            except ImportError:
+                continue
+            loaded.append(name)
+        return loaded
+
+    def close(self) -> None:
+        """Remove the temp working dir of the no-namespace fallback (private mounts just vanish)."""
+        if self.own_workdir:
+            self.wipe_scratch()
+            os.rmdir(self.workdir)
+
+    def wipe_scratch(self):
+        """Empty the scratch dirs; on failure return why, and the host replaces this server."""
+        try:
+            for directory in self.scratch:
+                if os.path.isdir(directory):
+                    remove_contents(directory)
+        except Exception as error:  # noqa: BLE001 - any leftover makes the slot unclean
+            return f"cannot clean scratch: {type(error).__name__}: {error}"
+        return None
+
+    def child(self, stdin_fd: int, out_w: int, err_w: int, report_w: int) -> None:
+        """In the forked child: confine ourselves, then run the program. Never returns."""
+        try:
+            os.setsid()
+            os.dup2(stdin_fd, 0)
+            os.dup2(out_w, 1)
+            os.dup2(err_w, 2)
+            os.dup2(report_w, 3, inheritable=False)
+            os.closerange(4, os.sysconf("SC_OPEN_MAX"))
+            for which, soft, hard in self.rlimits:
+                resource.setrlimit(which, (soft, hard))
+            if self.libc is not None:
+                self.libc.call("prctl", PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0)
+            if self.uid is not None:
+                os.setgroups([])
+                os.setgid(self.uid)
+                os.setuid(self.uid)
+            elif self.drop_caps:
+                self.libc.drop_capabilities()
+            if self.libc is not None:  # as after an exec: the program may read its own /proc files
+                self.libc.call("prctl", PR_SET_DUMPABLE, 1, 0, 0, 0)
+            os.chdir(self.workdir)
+            os.environ.clear()
+            os.environ.update(self.env)
+            if self.exec_mode:
+                os.execve(sys.executable, [sys.executable, "-s", self.program_path], self.env)
+            os.close(3)
+        except BaseException as error:  # noqa: BLE001 - reported to the host as sandbox_error
+            os.write(3, f"{type(error).__name__}: {error}".encode())
+            os._exit(SETUP_FAILED_EXIT)
+        run_in_process(self.program_path)
+
+
+def run_in_process(path: str) -> None:
+    """Run `path` as `python3 -s path` would, in this already-warm interpreter; then exit.
+
+    Same `__main__` module, argv, sys.path[0], traceback format (our own frame is hidden),
+    SystemExit handling, thread join, atexit handlers and stream flushing as CPython's
+    `pymain_run_file` + `Py_FinalizeEx`; module teardown (`__del__` at exit) is skipped.
+    """
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    main = type(sys)("__main__")
+    main.__dict__.update(
+        __file__=path, __cached__=None, __builtins__=builtins, __loader__=SourceFileLoader("__main__", path)
+    )
+    sys.modules["__main__"] = main
+    sys.argv[:] = [path]
+    sys.orig_argv[:] = [sys.executable, "-s", path]
+    sys.path[0] = os.path.dirname(path)
+    sys.setrecursionlimit(sys.getrecursionlimit() + levels_below_program())
+    gc.enable()
+    try:
+        with open(path, "rb") as handle:
+            code = compile(handle.read(), path, "exec", dont_inherit=True)
+        exec(code, main.__dict__)
+        exit_code = 0
+    except SystemExit as error:
+        exit_code = system_exit_code(error)
+    except BaseException as error:  # noqa: BLE001 - printed exactly as the interpreter would
+        traceback = error.__traceback__.tb_next if error.__traceback__ else None
+        sys.excepthook(type(error), error.with_traceback(traceback), traceback)
+        exit_code = 1
+    os._exit(finalize(exit_code) & 0xFF)
+
+
+def levels_below_program() -> int:
+    """Recursion levels under the program's module frame (our callers' frames plus exec()),
+    added to the limit so a program recurses as deep as under `python3 main.py`; the one
+    visible difference is that sys.getrecursionlimit() reports the raised value."""
+    frame, depth = sys._getframe(1), 1
+    while frame is not None:
+        frame, depth = frame.f_back, depth + 1
+    return depth
+
+
+def system_exit_code(error: SystemExit) -> int:
+    """CPython's handling of an uncaught SystemExit: int code, None -> 0, else print it, 1."""
+    code = error.code
+    if code is None:
+        return 0
+    if isinstance(code, int):
+        return code
+    try:
+        sys.stderr.write(f"{code}\n")
+    except Exception:  # noqa: BLE001
+        pass
+    return 1
+
+
+def finalize(exit_code: int) -> int:
+    """Join non-daemon threads, run atexit handlers, flush std streams (120 if stdout fails)."""
+    threading = sys.modules.get("threading")
+    if threading is not None:
+        try:
+            threading._shutdown()
+        except BaseException:  # noqa: BLE001
+            pass
+    atexit._run_exitfuncs()
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            if stream is not None:
+                stream.flush()
+        except Exception:  # noqa: BLE001
+            if stream is sys.stdout:
+                exit_code = 120
+    return exit_code
+
+
+def interpreter_prefixes() -> list:
+    """Directories the interpreter needs that the private root does not already hold."""
+    paths = {os.path.realpath(p) for p in (sys.prefix, sys.base_prefix, sys.exec_prefix, sys.base_exec_prefix)}
+    paths.add(os.path.dirname(os.path.realpath(sys.executable)))
+    covered = tuple("/" + name + "/" for name in ROOT_TOP_LEVEL)
+    return sorted(p for p in paths if not (p + "/").startswith(covered) and p != "/")
+
+
+def direct_children() -> list:
+    """Pids whose parent is us (with child-subreaper set, orphaned descendants included)."""
+    me, children = os.getpid(), []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/stat", "rb") as handle:
+                    fields = handle.read().rsplit(b")", 1)[1].split()
+            except OSError:
+                continue
+            if int(fields[1]) == me:
+                children.append(int(entry))
+    return children
+
+
+def remove_contents(directory: str) -> None:
+    for entry in os.scandir(directory):
+        if entry.is_dir(follow_symlinks=False):
+            os.chmod(entry.path, 0o700)
+            remove_contents(entry.path)
+            os.rmdir(entry.path)
+        else:
+            os.unlink(entry.path)
+
+
+def write_all(fd: int, data: bytes) -> None:
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view) :]
+
+
+def read_all(fd: int, limit: int = -1) -> bytes:
+    chunks, size = [], 0
+    while limit < 0 or size < limit:
+        data = os.read(fd, READ_CHUNK if limit < 0 else min(READ_CHUNK, limit - size))
+        if not data:
+            break
+        chunks.append(data)
+        size += len(data)
+    return b"".join(chunks)
+
+
+def main() -> None:
+    control_in, control_out = os.dup(0), os.dup(1)
+    null = os.open(os.devnull, os.O_RDWR)
+    os.dup2(null, 0)
+    os.dup2(null, 1)
+    os.close(null)
+    reader = os.fdopen(control_in, "rb")
+
+    def send(message: dict) -> None:
+        write_all(control_out, json.dumps(message).encode() + b"\n")
+
+    line = reader.readline()
+    if not line:
+        return
+    try:
+        config = json.loads(line)
+        server = Server(config)
+    except Exception as error:  # noqa: BLE001 - reported, the host records sandbox_error
+        send({"fatal": f"{type(error).__name__}: {error}"})
+        return
+    send(
+        {
+            "ready": True,
+            "python_version": sys.version.split()[0],
+            "program_path": server.program_path,
+            "isolation": server.isolation,
+            "preloaded": server.preload(config["preload"]),
+        }
+    )
+    gc.collect()
+    gc.freeze()
+    gc.disable()
+    try:
+        for line in reader:
+            try:
+                reply = server.run(json.loads(line))
+            except Exception as error:  # noqa: BLE001
+                send({"fatal": f"{type(error).__name__}: {error}"})
+                return
+            send(reply)
+            if reply["recycle"]:
+                return
+    finally:
+        server.close()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,11 @@
+"""Scheduled re-curation, so the selection stays current even when dumps arrive outside the sensor."""
+
+from dagster import ScheduleDefinition
+
+from codeboost_dagster.jobs import curation_job
+
+recuration_schedule = ScheduleDefinition(
+    job=curation_job,
+    cron_schedule="0 3 * * *",
+    description="Daily incremental re-curation across every ingested dump.",
+)

@@ -1,0 +1,78 @@
+"""`codeboost_dagster.reward`: verl's entry points, scored on hand-made completions, with
+backward answers re-executed for real in the local sandbox."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from dataclasses import asdict
+
+import pytest
+
+from codeboost_dagster.core.sandbox import Program, open_sandbox
+from codeboost_dagster.core.settings import SandboxLimits
+from codeboost_dagster.reward import compute_score, compute_score_batch
+
+CODE = "def f(x):\n    total = 10 // x\n    return total\n\n\nprint(f(2))\nprint(f(0))\n"
+LIMITS = SandboxLimits(wall_time_s=2.0, cpu_time_s=2.0)
+
+
+@pytest.fixture(scope="module")
+def truth_run():
+    with open_sandbox("forkserver", LIMITS, concurrency=1) as sandbox:
+        return sandbox.run(Program(CODE))
+
+
+def _forward_truth(run) -> str:
+    return json.dumps({"task_type": "forward", "stdout": run.stdout, "stderr": run.stderr})
+
+
+def _backward_truth(run, index: int = 1) -> str:
+    lines = CODE.split("\n")
+    lines[index] = "MASKED_LINE_0"
+    return json.dumps({
+        "task_type": "backward", "stdout": run.stdout, "stderr": run.stderr, "masked_code": "\n".join(lines),
+        "masked_line_index": index, "mask_token": "MASKED_LINE_0", "stdin": "", "backend": "forkserver",
+        "python_version": run.python_version, "limits": asdict(LIMITS),
+    })
+
+
+def _answer(tag: str, text: str) -> str:
+    return f"```{tag}\n{text}```\n"
+
+
+def test_perfect_forward_answer(truth_run):
+    completion = _answer("answer_stdout", truth_run.stdout) + _answer("answer_stderr", truth_run.stderr)
+    assert truth_run.status == "error" and truth_run.error_type == "ZeroDivisionError"
+    assert compute_score("codeboost/forward", completion, _forward_truth(truth_run))["score"] == pytest.approx(0.775)
+
+
+def test_backward_answer_that_reproduces_the_traceback(truth_run):
+    right = _answer("answer_MASKED_LINE_0", "    total = 10 // x\n")
+    wrong = _answer("answer_MASKED_LINE_0", "    total = 10 * x\n")
+    truth = _backward_truth(truth_run)
+    scores = compute_score_batch(["codeboost/backward"] * 3, [right, wrong, "no block"], [truth] * 3)
+    assert scores[0]["score"] == pytest.approx(0.775)
+    assert scores[0]["stderr_iou"] == 1.0
+    assert scores[1]["stdout_ok"] == 0.0 and 0 < scores[1]["score"] < 0.775
+    assert scores[2]["score"] == 0.0
+
+
+def test_hostile_backward_answers_are_bounded_and_score_low(truth_run):
+    truth = _backward_truth(truth_run)
+    hostile = [
+        _answer("answer_MASKED_LINE_0", "    while True: pass\n"),
+        _answer("answer_MASKED_LINE_0", "    import os; os.fork(); os.fork()\n"),
+        _answer("answer_MASKED_LINE_0", "    print('x' * 10**9)\n"),
+        _answer("answer_MASKED_LINE_0", "    import time; time.sleep(60)\n"),
+    ]
+    scores = compute_score_batch(["codeboost/backward"] * len(hostile), hostile, [truth] * len(hostile))
+    assert len(scores) == len(hostile)
+    assert all(score["stdout_ok"] == 0.0 for score in scores)
+
+
+def test_reward_module_imports_without_dagster():
+    probe = "import sys, codeboost_dagster.reward; print(any(m == 'dagster' or m.startswith('dagster.') for m in sys.modules))"
+    completed = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
+    assert completed.stdout.strip() == "False"
