@@ -112,7 +112,14 @@ def load_sample(path: Path, limit: int) -> list[Program]:
     else:
         with path.open(encoding="utf-8") as handle:
             rows = [json.loads(line) for line, _ in zip(handle, range(limit))]
-    return [Program(row["code"], stdin=row.get("stdin") or "") for row in rows if isinstance(row.get("code"), str)]
+    programs = [
+        Program(code, stdin=row.get("stdin") or "")
+        for row in rows
+        if isinstance(code := row.get("code", row.get("code_str")), str)
+    ]
+    if not programs:
+        raise SystemExit(f"{path} has no rows with a `code` or `code_str` text column")
+    return programs
 
 
 def timed(run: Callable[[Sequence[Program], int], object], programs: Sequence[Program], concurrency: int) -> float:

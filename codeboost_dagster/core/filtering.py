@@ -9,13 +9,13 @@ no snippet code is executed here.
 from __future__ import annotations
 
 import json
-import warnings
 from collections.abc import Iterable
 from dataclasses import dataclass
 
 import libcst
 import pandas as pd
 
+from codeboost_dagster.core.compiling import compile_problem
 from codeboost_dagster.core.frames import records, with_none
 from codeboost_dagster.core.readers import RawSnippet
 from codeboost_dagster.core.schemas import FILTER_REPORT, FILTERED_SNIPPETS, RAW_SNIPPETS
@@ -33,18 +33,6 @@ class FilterOutcome:
 def raw_snippets_frame(rows: Iterable[RawSnippet]) -> pd.DataFrame:
     """Rows from the readers as a DataFrame with the RAW_SNIPPETS columns."""
     return with_none(pd.DataFrame([row.__dict__ for row in rows], columns=RAW_SNIPPETS.names))
-
-
-def _compile_problem(code: str) -> str | None:
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            compile(code, "<snippet>", "exec", dont_inherit=True)
-    except SyntaxError as error:
-        return f"line {error.lineno}: {error.msg}"
-    except (ValueError, RecursionError, MemoryError, OverflowError) as error:
-        return f"{type(error).__name__}: {error}"
-    return None
 
 
 def _libcst_problem(code: str) -> str | None:
@@ -71,7 +59,7 @@ def drop_reason(row: dict, settings: FilterSettings) -> tuple[str, str | None] |
         return "too_large", f"{lines} lines, {len(code)} chars (limits {settings.max_lines}, {settings.max_chars})"
     if lines < settings.min_lines or len(code.strip()) < settings.min_chars:
         return "too_short", f"{lines} lines, {len(code.strip())} chars (minimum {settings.min_lines}, {settings.min_chars})"
-    problem = _compile_problem(code)
+    problem = compile_problem(code)
     if problem:
         return "syntax_error", problem
     problem = _libcst_problem(code)

@@ -12,12 +12,12 @@ names those present (`digit+logical`, ...). With no change drawn it is dropped a
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 import libcst as cst
 
+from codeboost_dagster.core.compiling import compile_problem
 from codeboost_dagster.core.augmentation import reasons
 from codeboost_dagster.core.augmentation.digit_level import plan_digit_edits
 from codeboost_dagster.core.augmentation.inputs import perturb_test_cases
@@ -80,18 +80,6 @@ def _variant_row(snippet_id: str, index: int, mutations: list[Mutation], code: s
     )
 
 
-def _compile_problem(code: str) -> str | None:
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            compile(code, "<variant>", "exec", dont_inherit=True)
-    except SyntaxError as error:
-        return f"line {error.lineno}: {error.msg}"
-    except (ValueError, MemoryError, OverflowError) as error:
-        return f"{type(error).__name__}: {error}"
-    return None
-
-
 class _VariantBuilder:
     """Builds variants 1..K of one parsed snippet and remembers what was already produced."""
 
@@ -113,7 +101,7 @@ class _VariantBuilder:
         if not mutations:
             return DropRow(self.snippet_id, index, reasons.UNCHANGED, "no random draw changed anything")
         code = render(parsed.module, parsed.code, parsed.sites.statement_ranges, edits) if edits else parsed.code
-        problem = _compile_problem(code) if edits else None
+        problem = compile_problem(code) if edits else None
         if problem is not None:
             detail = f"{problem}; mutations: {mutations_to_json(mutations)}"
             return DropRow(self.snippet_id, index, reasons.DOES_NOT_COMPILE, detail)
