@@ -4,10 +4,7 @@
 snippets (line-level Jaccard distance >= gamma) and reports every snippet it removes.
 """
 
-from codeboost_dagster.core.curation.curate import DEFAULT_DISTANCE_SAMPLE_SIZE, CurationResult, curate
-from codeboost_dagster.core.curation.distance import chunk_distances, pair_distances
-from codeboost_dagster.core.curation.line_sets import LineIncidence, LineNormaliser, line_incidence, line_set
-from codeboost_dagster.core.curation.report import (
+from codeboost_dagster.core.curation.columns import (
     CHUNK_DTYPES,
     DISTANCE_SAMPLE_DTYPES,
     DUMP_DTYPES,
@@ -17,6 +14,9 @@ from codeboost_dagster.core.curation.report import (
     ROUND_DTYPES,
     SELECTION_ADDED_DTYPES,
 )
+from codeboost_dagster.core.curation.curate import DEFAULT_DISTANCE_SAMPLE_SIZE, CurationResult, curate
+from codeboost_dagster.core.curation.distance import chunk_distances, pair_distances
+from codeboost_dagster.core.curation.line_sets import LineIncidence, LineNormaliser, line_incidence, line_set
 from codeboost_dagster.core.curation.verify import clique_violations, conservation_problems
 
 __all__ = [

@@ -46,12 +46,15 @@ def chunk_maximum_clique(
 
     Ties between maximum cliques go to the one with more `preferred` vertices where the exact
     search decides, and to lower `preference` values (preferred vertices rank first) where the
-    reductions decide. The time limit bounds the exact searches of the chunk together;
-    kernels left when it runs out get the greedy result.
+    reductions decide. The time limit bounds the exact searches of the chunk together (not
+    the one-off start of the search worker); kernels left when it runs out get the greedy
+    result.
     """
     reduction = reduce_near_duplicate_graph(near, preference)
     members = [reduction.taken]
     fallback_reason: str | None = None
+    if reduction.kernels and time_limit_s > 0:
+        search.start()
     started = time.perf_counter()
     for kernel in reduction.kernels:
         remaining = time_limit_s - (time.perf_counter() - started)

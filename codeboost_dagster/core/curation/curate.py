@@ -49,7 +49,7 @@ DEFAULT_DISTANCE_SAMPLE_SIZE = 10_000
 
 @dataclass(frozen=True)
 class CurationResult:
-    """The selection and the curation report; dtypes are those of `report.*_DTYPES`.
+    """The selection and the curation report; columns and dtypes as in `columns.py`.
 
     - selection: every input column of the kept rows, then previously_selected (bool),
       final_chunk (int32, the chunk of the last round, where the clique property holds),
@@ -76,10 +76,9 @@ class CurationResult:
         return int((self.chunks["method"] != "exact").sum())
 
 
-def _checked(settings: CurationSettings) -> CurationSettings:
-    if settings.chunk_size < 1 or settings.rounds < 0 or settings.clique_time_limit_s < 0:
+def _check(settings: CurationSettings) -> None:
+    if settings.chunk_size < 1 or settings.rounds < 1 or settings.clique_time_limit_s < 0:
         raise ValueError(f"invalid curation settings {settings}")
-    return settings
 
 
 def curate(
@@ -98,7 +97,7 @@ def curate(
     distance sample (about that many pairs). Every input row ends up in exactly one of
     `selection` and `removed`.
     """
-    _checked(settings)
+    _check(settings)
     data = prepare_input(candidates, existing)
     codes = list(data.nodes["code"]) + list(data.duplicates["code"])
     incidence = line_incidence(codes, normalise)

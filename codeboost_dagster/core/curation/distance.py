@@ -8,19 +8,27 @@ values equal a pure-Python set computation bit for bit.
 from __future__ import annotations
 
 import numpy as np
+import scipy.sparse as sp
 
 from codeboost_dagster.core.curation.line_sets import LineIncidence
 
 
 def _jaccard_distance(shared: np.ndarray, size_a: np.ndarray, size_b: np.ndarray) -> np.ndarray:
     union = size_a + size_b - shared
-    similarity = np.divide(shared, union, out=np.ones(shared.shape, dtype=np.float64), where=union > 0)
-    return 1.0 - similarity
+    distance = 1.0 - shared / np.maximum(union, 1)
+    distance[union == 0] = 0.0
+    return distance
 
 
 def chunk_distances(incidence: LineIncidence, rows: np.ndarray) -> np.ndarray:
-    """Dense distance matrix among `rows` of the incidence, from one sparse product."""
+    """Dense distance matrix among `rows` of the incidence, from one sparse product.
+
+    The block's line columns are renumbered to the lines it actually has, so the product
+    never touches the whole input's vocabulary.
+    """
     block = incidence.matrix[rows]
+    local_lines, local_index = np.unique(block.indices, return_inverse=True)
+    block = sp.csr_array((block.data, local_index, block.indptr), shape=(len(rows), len(local_lines)))
     shared = (block @ block.T).toarray().astype(np.int64, copy=False)
     sizes = incidence.sizes[rows]
     return _jaccard_distance(shared, sizes[:, None], sizes[None, :])

@@ -3,7 +3,7 @@
 igraph's exact clique search runs in C without checking for signals, so a thread cannot stop
 it. The search runs in a long-lived worker process (`exact_worker.py`, started on first use);
 when a request misses its deadline the worker is killed and the caller falls back to the
-greedy result. Start-up time of the worker is not charged to any chunk.
+greedy result. A worker that cannot start is not tried again by the same client.
 """
 
 from __future__ import annotations
@@ -36,6 +36,7 @@ class ExactCliqueSearch:
     def __init__(self) -> None:
         self._worker: subprocess.Popen[str] | None = None
         self._selector: selectors.DefaultSelector | None = None
+        self._start_failure: str | None = None
 
     def __enter__(self) -> ExactCliqueSearch:
         return self
@@ -61,21 +62,30 @@ class ExactCliqueSearch:
         line = self._worker.stdout.readline()
         return json.loads(line) if line else {"error": "exact-search worker exited"}
 
-    def _started(self) -> bool:
+    def start(self) -> bool:
+        """Make sure a worker is running (waiting up to WORKER_START_TIMEOUT_S); False if it cannot."""
         if self._worker is not None and self._worker.poll() is None:
             return True
+        if self._start_failure is not None:
+            return False
         self.close()
-        self._worker = subprocess.Popen(
-            [sys.executable, "-P", str(WORKER_SCRIPT)],
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.DEVNULL,
-            text=True,
-            bufsize=1,
-        )
+        try:
+            self._worker = subprocess.Popen(
+                [sys.executable, "-P", str(WORKER_SCRIPT)],
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.DEVNULL,
+                text=True,
+                bufsize=1,
+            )
+        except OSError as error:
+            self._start_failure = f"exact-search worker did not start: {error}"
+            return False
         self._selector = selectors.DefaultSelector()
         self._selector.register(self._worker.stdout, selectors.EVENT_READ)
-        if self._read_line(WORKER_START_TIMEOUT_S) != {"ready": True}:
+        greeting = self._read_line(WORKER_START_TIMEOUT_S)
+        if greeting != {"ready": True}:
+            self._start_failure = f"exact-search worker did not start: {greeting or 'no answer'}"
             self.close()
             return False
         return True
@@ -90,11 +100,11 @@ class ExactCliqueSearch:
         """
         if timeout_s <= 0:
             return ExactAnswer(None, "no time left in the chunk's limit")
-        if not self._started():
-            return ExactAnswer(None, "exact-search worker did not start")
+        if not self.start():
+            return ExactAnswer(None, self._start_failure)
         rows, cols = np.nonzero(np.triu(near, k=1))
         request = {
-            "size": int(len(near)),
+            "size": len(near),
             "edges": np.column_stack((rows, cols)).tolist(),
             "preferred": preferred.astype(int).tolist(),
             "rank": np.argsort(np.argsort(rank, kind="stable"), kind="stable").tolist(),
@@ -109,5 +119,7 @@ class ExactCliqueSearch:
         answer = self._read_line(deadline - time.perf_counter())
         if answer is None or "members" not in answer:
             self.close()
-            return ExactAnswer(None, answer["error"] if answer else f"time limit of {timeout_s:.3g} s reached")
+            return ExactAnswer(
+                None, answer["error"] if answer else f"chunk time limit reached ({timeout_s:.3g} s were left)"
+            )
         return ExactAnswer(np.array(answer["members"], dtype=np.int64))

@@ -11,9 +11,8 @@ them by most preferred vertices, then by the smallest ranks.
 import json
 import sys
 
-import sys
-
-sys.modules.update(dict.fromkeys(("matplotlib", "plotly", "cairo", "cairocffi")))  # optional plotting back-ends: slow to import, unused
+UNUSED_PLOTTING_BACKENDS = ("matplotlib", "plotly", "cairo", "cairocffi")
+sys.modules.update(dict.fromkeys(UNUSED_PLOTTING_BACKENDS))  # igraph imports them if present: seconds of start-up
 import igraph  # noqa: E402
 
 
@@ -32,7 +31,7 @@ def main() -> None:
     for line in sys.stdin:
         try:
             answer = {"members": best_maximum_independent_set(json.loads(line))}
-        except Exception as error:  # noqa: BLE001 - any failure becomes the parent's fallback
+        except Exception as error:  # noqa: BLE001 - any failure becomes the parent's greedy fallback
             answer = {"error": f"{type(error).__name__}: {error}"}
         print(json.dumps(answer), flush=True)
 

@@ -12,8 +12,9 @@ from dataclasses import dataclass
 
 import pandas as pd
 
+from codeboost_dagster.core.curation.columns import SELECTION_ADDED_DTYPES
+
 REQUIRED_COLUMNS = ("snippet_id", "dump", "code")
-CURATION_COLUMNS = ("previously_selected", "final_chunk", "rounds_survived", "near_duplicates_represented")
 
 
 @dataclass(frozen=True)
@@ -40,7 +41,7 @@ def _validated(frame: pd.DataFrame, name: str) -> pd.DataFrame:
         strings = values.notna().all() if isinstance(values.dtype, pd.StringDtype) else values.map(_is_str).all()
         if not strings:
             raise ValueError(f"{name}.{column} must hold strings only (no nulls)")
-    return frame.drop(columns=[column for column in CURATION_COLUMNS if column in frame.columns])
+    return frame.drop(columns=[column for column in SELECTION_ADDED_DTYPES if column in frame.columns])
 
 
 def prepare_input(candidates: pd.DataFrame, existing: pd.DataFrame | None) -> CurationInput:
@@ -49,8 +50,6 @@ def prepare_input(candidates: pd.DataFrame, existing: pd.DataFrame | None) -> Cu
     if existing is not None:
         parts.append(_validated(existing, "existing").assign(previously_selected=True))
     rows = pd.concat([part for part in parts if len(part)] or parts[:1], ignore_index=True)
-    rows = rows.sort_values(
-        ["snippet_id", "previously_selected", "dump"], ascending=[True, False, True], kind="stable"
-    )
+    rows = rows.sort_values(["snippet_id", "previously_selected", "dump"], ascending=[True, False, True], kind="stable")
     first = ~rows["snippet_id"].duplicated(keep="first")
     return CurationInput(nodes=rows[first].reset_index(drop=True), duplicates=rows[~first].reset_index(drop=True))

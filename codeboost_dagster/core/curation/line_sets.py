@@ -36,7 +36,9 @@ class LineIncidence:
 
 def line_set(code: str, normalise: LineNormaliser = str.strip) -> frozenset[str]:
     """L(code): the distinct normalised non-empty lines (lines as `str.splitlines` cuts them)."""
-    return frozenset(normalised for line in code.splitlines() if (normalised := normalise(line)))
+    lines = set(map(normalise, code.splitlines()))
+    lines.discard("")
+    return frozenset(lines)
 
 
 def line_incidence(codes: Sequence[str], normalise: LineNormaliser = str.strip) -> LineIncidence:

@@ -1,8 +1,5 @@
-"""The curation's output tables, built from the nodes and the rounds' raw records.
-
-Column names and dtypes are part of the contract (the Dagster layer gives them pyarrow
-schemas): the `*_DTYPES` mappings below are that contract, in column order.
-"""
+"""The curation's output tables (columns and dtypes as `columns.py` fixes them), built from
+the nodes and the rounds' raw records."""
 
 from __future__ import annotations
 
@@ -11,69 +8,20 @@ import dataclasses
 import numpy as np
 import pandas as pd
 
+from codeboost_dagster.core.curation.columns import (
+    CHUNK_DTYPES,
+    DISTANCE_SAMPLE_DTYPES,
+    DUMP_DTYPES,
+    DUPLICATE_SNIPPET_ID,
+    NEAR_DUPLICATE,
+    REMOVED_DTYPES,
+    ROUND_DTYPES,
+    SELECTION_ADDED_DTYPES,
+)
 from codeboost_dagster.core.curation.distance import pair_distances
 from codeboost_dagster.core.curation.inputs import CurationInput
 from codeboost_dagster.core.curation.line_sets import LineIncidence
 from codeboost_dagster.core.curation.rounds import ChunkStat, RoundsOutcome, RoundStat
-
-NEAR_DUPLICATE = "near_duplicate"
-DUPLICATE_SNIPPET_ID = "duplicate_snippet_id"
-
-SELECTION_ADDED_DTYPES = {
-    "previously_selected": "bool",
-    "final_chunk": "int32",
-    "rounds_survived": "int32",
-    "near_duplicates_represented": "int32",
-}
-REMOVED_DTYPES = {
-    "snippet_id": "str",
-    "dump": "str",
-    "previously_selected": "bool",
-    "reason": "str",
-    "round": "int32",
-    "chunk": "int32",
-    "nearest_survivor_id": "str",
-    "nearest_survivor_dump": "str",
-    "nearest_survivor_distance": "float64",
-    "representative_id": "str",
-    "representative_dump": "str",
-    "representative_distance": "float64",
-}
-CHUNK_DTYPES = {
-    "round": "int32",
-    "chunk": "int32",
-    "size": "int32",
-    "pairs": "int64",
-    "near_duplicate_pairs": "int64",
-    "edge_density": "float64",
-    "clique_size": "int32",
-    "removed": "int32",
-    "kernel_vertices": "int32",
-    "method": "str",
-    "fallback_reason": "str",
-    "seconds": "float64",
-    "search_seconds": "float64",
-}
-ROUND_DTYPES = {
-    "round": "int32",
-    "snippets_in": "int64",
-    "chunks": "int32",
-    "kept": "int64",
-    "removed": "int64",
-    "exact_chunks": "int32",
-    "fallback_chunks": "int32",
-    "seconds": "float64",
-}
-DUMP_DTYPES = {
-    "dump": "str",
-    "snippets_in": "int64",
-    "kept": "int64",
-    "kept_previously_selected": "int64",
-    "removed": "int64",
-    "removed_previously_selected": "int64",
-    "removed_for_other_dump": "int64",
-}
-DISTANCE_SAMPLE_DTYPES = {"snippet_id_a": "str", "snippet_id_b": "str", "distance": "float64"}
 
 
 def _typed(columns: dict[str, object], dtypes: dict[str, str]) -> pd.DataFrame:
@@ -160,11 +108,11 @@ def rounds_frame(outcome: RoundsOutcome) -> pd.DataFrame:
 
 
 def dumps_frame(selection: pd.DataFrame, removed: pd.DataFrame) -> pd.DataFrame:
-    """Per dump (DUMP_DTYPES): rows in, kept, removed, and removals to another dump's snippet."""
+    """Per dump (DUMP_DTYPES): rows in, kept, removed, and rows lost to a snippet of another dump."""
     dumps = sorted(set(selection["dump"]) | set(removed["dump"]))
     kept = selection.groupby("dump")["previously_selected"].agg(["size", "sum"]).reindex(dumps, fill_value=0)
     lost = (
-        removed.assign(for_other_dump=removed["representative_dump"] != removed["dump"])
+        removed.assign(for_other_dump=removed["nearest_survivor_dump"] != removed["dump"])
         .groupby("dump")[["previously_selected", "for_other_dump"]]
         .agg(["size", "sum"])
         .reindex(dumps, fill_value=0)
@@ -185,5 +133,9 @@ def distance_sample_frame(data: CurationInput, outcome: RoundsOutcome) -> pd.Dat
     """Distances of random pairs that shared a round-1 chunk, for a distribution plot."""
     pairs = np.concatenate(outcome.sample_pairs) if outcome.sample_pairs else np.zeros((0, 2), dtype=np.int64)
     ids = data.nodes["snippet_id"].to_numpy()
-    columns = {"snippet_id_a": ids[pairs[:, 0]], "snippet_id_b": ids[pairs[:, 1]], "distance": _concat(outcome.sample_distance, np.float64)}
+    columns = {
+        "snippet_id_a": ids[pairs[:, 0]],
+        "snippet_id_b": ids[pairs[:, 1]],
+        "distance": _concat(outcome.sample_distance, np.float64),
+    }
     return _typed(columns, DISTANCE_SAMPLE_DTYPES)

@@ -98,7 +98,9 @@ def _sample_pairs(
     return np.column_stack((nodes[left[picked]], nodes[right[picked]])), distances[left[picked], right[picked]]
 
 
-def _chunk_stat(round_number: int, chunk_number: int, near: np.ndarray, clique: ChunkClique, seconds: float) -> ChunkStat:
+def _chunk_stat(
+    round_number: int, chunk_number: int, near: np.ndarray, clique: ChunkClique, seconds: float
+) -> ChunkStat:
     size = len(near)
     pairs = size * (size - 1) // 2
     near_pairs = int(near.sum()) // 2
@@ -132,15 +134,50 @@ def _record_removals(
     if len(removed) == 0:
         return
     members_by_node = members[np.argsort(nodes[members])]
-    candidate = np.where(
-        near[np.ix_(removed, members_by_node)], distances[np.ix_(removed, members_by_node)], np.inf
-    )
+    candidate = np.where(near[np.ix_(removed, members_by_node)], distances[np.ix_(removed, members_by_node)], np.inf)
     nearest = np.argmin(candidate, axis=1)
     outcome.removed.append(nodes[removed])
     outcome.removed_round.append(np.full(len(removed), round_number))
     outcome.removed_chunk.append(np.full(len(removed), chunk_number))
     outcome.lost_to.append(nodes[members_by_node[nearest]])
     outcome.lost_to_distance.append(candidate[np.arange(len(removed)), nearest])
+
+
+def _curate_chunk(
+    outcome: RoundsOutcome,
+    incidence: LineIncidence,
+    preferred: np.ndarray,
+    settings: CurationSettings,
+    search: ExactCliqueSearch,
+    position: tuple[int, int, np.ndarray],
+) -> tuple[np.ndarray, np.ndarray]:
+    """Kept nodes of one chunk (round, chunk, nodes) and its distances; records removals and stats."""
+    round_number, chunk_number, nodes = position
+    started = time.perf_counter()
+    distances = chunk_distances(incidence, nodes)
+    chunk_preferred = preferred[nodes]
+    near = _near_duplicates(distances, chunk_preferred, settings.gamma)
+    clique = chunk_maximum_clique(
+        near, chunk_preferred, _preference(chunk_preferred), search, settings.clique_time_limit_s
+    )
+    _record_removals(outcome, round_number, chunk_number, nodes, distances, near, clique.members)
+    outcome.chunks.append(_chunk_stat(round_number, chunk_number, near, clique, time.perf_counter() - started))
+    return nodes[clique.members], distances
+
+
+def _round_stat(round_number: int, chunk_stats: list[ChunkStat], snippets_in: int, seconds: float) -> RoundStat:
+    exact_chunks = sum(stat.method == EXACT for stat in chunk_stats)
+    kept = sum(stat.clique_size for stat in chunk_stats)
+    return RoundStat(
+        round=round_number,
+        snippets_in=snippets_in,
+        chunks=len(chunk_stats),
+        kept=kept,
+        removed=snippets_in - kept,
+        exact_chunks=exact_chunks,
+        fallback_chunks=len(chunk_stats) - exact_chunks,
+        seconds=seconds,
+    )
 
 
 def run_rounds(
@@ -150,7 +187,11 @@ def run_rounds(
     search: ExactCliqueSearch,
     distance_sample_size: int,
 ) -> RoundsOutcome:
-    """Curate all nodes of `incidence`; `preferred` marks the previously selected ones."""
+    """Curate all nodes of `incidence`; `preferred` marks the previously selected ones.
+
+    Chunks of a round are `np.array_split` parts of the shuffled survivors: ceil(n / chunk_size)
+    chunks whose sizes differ by at most one, so no chunk is a tiny remainder.
+    """
     shuffle_rng, sample_rng = (np.random.default_rng(seed) for seed in np.random.SeedSequence(settings.seed).spawn(2))
     alive = np.arange(len(incidence))
     outcome = RoundsOutcome(survivors=alive, final_chunk=np.zeros(len(alive), dtype=np.int64))
@@ -162,39 +203,20 @@ def run_rounds(
         pairs_in_round = sum(len(nodes) * (len(nodes) - 1) // 2 for nodes in chunks)
         kept, kept_chunk = [], []
         for chunk_number, nodes in enumerate(chunks):
-            chunk_started = time.perf_counter()
-            distances = chunk_distances(incidence, nodes)
-            chunk_preferred = preferred[nodes]
-            near = _near_duplicates(distances, chunk_preferred, settings.gamma)
-            clique = chunk_maximum_clique(
-                near, chunk_preferred, _preference(chunk_preferred), search, settings.clique_time_limit_s
-            )
-            _record_removals(outcome, round_number, chunk_number, nodes, distances, near, clique.members)
+            position = (round_number, chunk_number, nodes)
+            kept_nodes, distances = _curate_chunk(outcome, incidence, preferred, settings, search, position)
+            kept.append(kept_nodes)
+            kept_chunk.append(np.full(len(kept_nodes), chunk_number))
             if round_number == 1 and pairs_in_round:
                 wanted = math.ceil(distance_sample_size * len(nodes) * (len(nodes) - 1) / 2 / pairs_in_round)
                 pairs, sampled = _sample_pairs(nodes, distances, wanted, sample_rng)
                 outcome.sample_pairs.append(pairs)
                 outcome.sample_distance.append(sampled)
-            kept.append(nodes[clique.members])
-            kept_chunk.append(np.full(len(clique.members), chunk_number))
-            outcome.chunks.append(_chunk_stat(round_number, chunk_number, near, clique, time.perf_counter() - chunk_started))
         survivors = np.concatenate(kept)
         order = np.argsort(survivors)
         outcome.survivors, outcome.final_chunk = survivors[order], np.concatenate(kept_chunk)[order]
-        round_chunks = outcome.chunks[-len(chunks) :]
-        exact_chunks = sum(stat.method == EXACT for stat in round_chunks)
-        outcome.rounds.append(
-            RoundStat(
-                round=round_number,
-                snippets_in=len(alive),
-                chunks=len(chunks),
-                kept=len(survivors),
-                removed=len(alive) - len(survivors),
-                exact_chunks=exact_chunks,
-                fallback_chunks=len(chunks) - exact_chunks,
-                seconds=time.perf_counter() - round_started,
-            )
-        )
+        seconds = time.perf_counter() - round_started
+        outcome.rounds.append(_round_stat(round_number, outcome.chunks[-len(chunks) :], len(alive), seconds))
         removed_any = len(survivors) < len(alive)
         alive = outcome.survivors
         if not removed_any:

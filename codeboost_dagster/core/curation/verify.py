@@ -7,6 +7,7 @@ from collections import Counter
 import numpy as np
 import pandas as pd
 
+from codeboost_dagster.core.curation.columns import DISTANCE_SAMPLE_DTYPES
 from codeboost_dagster.core.curation.distance import chunk_distances
 from codeboost_dagster.core.curation.line_sets import LineNormaliser, line_incidence
 
@@ -23,33 +24,35 @@ def clique_violations(
     Pairs are checked within each `chunk_column` group (the guarantee of chunked curation), or
     all pairs when `chunk_column` is None (only for small sets: quadratic memory). Pairs of two
     previously selected snippets are exempt (they are never judged again, see `curate`).
-    Returns snippet_id_a, snippet_id_b, distance; empty when the property holds.
+    Returns snippet_id_a, snippet_id_b, distance (DISTANCE_SAMPLE_DTYPES); empty when it holds.
     """
     incidence = line_incidence(list(selection["code"]), normalise)
     groups = [np.arange(len(selection))] if chunk_column is None else selection.groupby(chunk_column).indices.values()
-    previously_selected = (
-        selection["previously_selected"].to_numpy(dtype=bool)
-        if "previously_selected" in selection
-        else np.zeros(len(selection), dtype=bool)
-    )
+    exempt = selection.get("previously_selected", pd.Series(False, index=selection.index)).to_numpy(dtype=bool)
     ids = selection["snippet_id"].to_numpy()
-    found = []
+    left_ids, right_ids, distances = [], [], []
     for rows in groups:
-        distances = chunk_distances(incidence, np.asarray(rows))
-        left, right = np.triu_indices(len(rows), k=1)
-        bad = (distances[left, right] < gamma) & ~(previously_selected[rows][left] & previously_selected[rows][right])
-        found.append(pd.DataFrame({"snippet_id_a": ids[rows][left[bad]], "snippet_id_b": ids[rows][right[bad]], "distance": distances[left, right][bad]}))
-    if not found:
-        return pd.DataFrame({"snippet_id_a": pd.Series(dtype="str"), "snippet_id_b": pd.Series(dtype="str"), "distance": pd.Series(dtype="float64")})
-    return pd.concat(found, ignore_index=True)
+        rows = np.asarray(rows)
+        left, right = (rows[side] for side in np.triu_indices(len(rows), k=1))
+        pair_distance = chunk_distances(incidence, rows)[np.triu_indices(len(rows), k=1)]
+        bad = (pair_distance < gamma) & ~(exempt[left] & exempt[right])
+        left_ids.append(ids[left[bad]])
+        right_ids.append(ids[right[bad]])
+        distances.append(pair_distance[bad])
+    columns = (np.concatenate(parts) if parts else [] for parts in (left_ids, right_ids, distances))
+    return pd.DataFrame(
+        {
+            name: pd.Series(values, dtype=dtype)
+            for (name, dtype), values in zip(DISTANCE_SAMPLE_DTYPES.items(), columns, strict=True)
+        }
+    )
 
 
-def conservation_problems(
-    inputs: list[pd.DataFrame], selection: pd.DataFrame, removed: pd.DataFrame
-) -> list[str]:
+def conservation_problems(inputs: list[pd.DataFrame], selection: pd.DataFrame, removed: pd.DataFrame) -> list[str]:
     """Differences between the input rows and selection + removed, keyed by (snippet_id, dump)."""
+
     def keys(frame: pd.DataFrame) -> Counter:
-        return Counter(zip(frame["snippet_id"], frame["dump"]))
+        return Counter(zip(frame["snippet_id"], frame["dump"], strict=True))
 
     given = sum((keys(frame) for frame in inputs), Counter())
     accounted = keys(selection) + keys(removed)
