@@ -19,6 +19,7 @@ from dagster import (
 from codeboost_dagster.assets.metadata import counts_table, frame_table, histogram_plot, preview
 from codeboost_dagster.core.curation import clique_violations, conservation_problems, curate
 from codeboost_dagster.core.schemas import FILTERED_SNIPPETS
+from codeboost_dagster.core.settings import CurationSettings
 
 CURATION_GROUP = "curation"
 
@@ -114,7 +115,9 @@ def curated_snippets(context: AssetExecutionContext, filtered_snippets: dict):
     yield _determinism_check(candidates, existing, result.selection, config)
 
 
-def _determinism_check(candidates, existing, selection, config) -> AssetCheckResult:
+def _determinism_check(
+    candidates: pd.DataFrame, existing: pd.DataFrame | None, selection: pd.DataFrame, config: CurationSettings
+) -> AssetCheckResult:
     if len(candidates) > config.determinism_check_max_rows:
         return AssetCheckResult(
             check_name="curation_determinism",

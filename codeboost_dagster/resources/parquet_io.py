@@ -18,6 +18,11 @@ from codeboost_dagster.core.partition_keys import validate_partition_key
 from codeboost_dagster.core.schemas import TABLE_SCHEMAS
 
 
+def _read_parquet(path: UPath) -> pd.DataFrame:
+    with path.open("rb") as handle:
+        return pq.read_table(handle).to_pandas()
+
+
 class ParquetIOManager(UPathIOManager):
     """Stores DataFrames as Parquet; refuses tables that do not match their registered schema."""
 
@@ -36,8 +41,7 @@ class ParquetIOManager(UPathIOManager):
 
     def load_from_path(self, context: InputContext, path: UPath) -> pd.DataFrame:
         """Read a Parquet file back as a DataFrame."""
-        with path.open("rb") as handle:
-            return pq.read_table(handle).to_pandas()
+        return _read_parquet(path)
 
     def load_partitions(self, context: InputContext):
         """An unpartitioned asset reading a partitioned one always gets {partition_key: DataFrame},
@@ -51,10 +55,7 @@ class ParquetIOManager(UPathIOManager):
         """The last stored value of an unpartitioned asset, or None before its first materialization;
         lets an asset build incrementally on its own previous output."""
         path = self._with_extension(self._base_path / asset_name)
-        if not path.exists():
-            return None
-        with path.open("rb") as handle:
-            return pq.read_table(handle).to_pandas()
+        return _read_parquet(path) if path.exists() else None
 
     def get_metadata(self, context: OutputContext, obj: pd.DataFrame) -> dict:
         """Row count and column list for every stored table."""
