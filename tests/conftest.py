@@ -6,12 +6,20 @@ import json
 import os
 from pathlib import Path
 
+import dagster as dg
 import pytest
 
 from codeboost_dagster.core.sample_dump import write_sample_dump
+from codeboost_dagster.definitions import defs
+from codeboost_dagster.partitions import code_dumps
 from codeboost_dagster.resources.dumps import DumpFolder
+from codeboost_dagster.resources.models import ModelCache
 from codeboost_dagster.resources.parquet_io import ParquetIOManagerFactory
+from codeboost_dagster.resources.sandbox import SandboxResource
 from codeboost_dagster.resources.settings import SettingsResource
+from codeboost_dagster.resources.training_files import TrainingFiles
+
+DUMP = "sample.jsonl"
 
 GOOD_PROGRAM = "\n".join(
     [
@@ -98,13 +106,47 @@ def messy_dump(tmp_path) -> tuple[Path, dict[str, str]]:
     return root, expected
 
 
-def make_resources(dumps_path: Path, storage_path: Path) -> dict:
+@pytest.fixture(scope="session")
+def model_cache(tmp_path_factory) -> Path:
+    """One cache of converted packaged models per test session (the conversion takes ~15 s)."""
+    return tmp_path_factory.mktemp("models")
+
+
+def make_resources(dumps_path: Path, storage_path: Path, model_cache: Path | None = None) -> dict:
     """The resources the assets need, pointed at test folders."""
     return {
         "parquet_io_manager": ParquetIOManagerFactory(base_path=str(storage_path)),
+        "training_files": TrainingFiles(base_path=str(storage_path / "training")),
+        "models": ModelCache(cache_dir=str(model_cache or storage_path / "models")),
         "dumps": DumpFolder(path=str(dumps_path)),
         "settings": SettingsResource(),
     }
+
+
+@pytest.fixture(scope="session")
+def pipeline(dumps_root, model_cache, tmp_path_factory):
+    """Materialize every stage of the sample dump once per session; yields (storage folder, run results)."""
+    storage = tmp_path_factory.mktemp("storage")
+    settings_file = storage / "settings.toml"
+    settings_file.write_text("[augmentation]\nvariants_per_snippet = 1\n[sandbox]\nwall_time_s = 2.0\ncpu_time_s = 2.0\n")
+    resources = {
+        **make_resources(dumps_root, storage, model_cache),
+        "settings": SettingsResource(settings_file=str(settings_file)),
+        "sandbox": SandboxResource(backend="forkserver"),
+    }
+    assets = list(defs.assets)
+    with dg.instance_for_test() as instance:
+        instance.add_dynamic_partitions(code_dumps.name, [DUMP])
+        ingest = dg.materialize(assets, selection=["raw_snippets", "filtered_snippets", "filter_report"], partition_key=DUMP,
+                                instance=instance, resources=resources)
+        downstream = dg.materialize(
+            assets,
+            selection=["curated_snippets", "curation_report", "augmented_variants", "augmentation_report",
+                       "execution_records", "training_tasks", "task_report", "verl_dataset", "verl_dataset_report"],
+            instance=instance,
+            resources=resources,
+        )
+    yield storage, ingest, downstream
 
 
 @pytest.fixture(autouse=True)

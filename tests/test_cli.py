@@ -17,8 +17,9 @@ BIN = Path(sys.executable).parent
 pytestmark = pytest.mark.slow
 
 
-def _env(dumps_root: Path, storage: Path) -> dict[str, str]:
-    return {**os.environ, "CODEBOOST_DUMPS_DIR": str(dumps_root), "CODEBOOST_STORAGE": str(storage)}
+def _env(dumps_root: Path, storage: Path, model_cache: Path | None = None) -> dict[str, str]:
+    return {**os.environ, "CODEBOOST_DUMPS_DIR": str(dumps_root), "CODEBOOST_STORAGE": str(storage),
+            "CODEBOOST_MODEL_CACHE": str(model_cache or storage / "models")}
 
 
 def test_dagster_cli_materializes_the_sample_partition(dumps_root, tmp_path):
@@ -41,16 +42,18 @@ def test_dagster_cli_materializes_the_sample_partition(dumps_root, tmp_path):
     assert len(kept) >= 200
 
 
-def test_codeboost_run_records_the_run_in_the_instance(dumps_root, tmp_path):
+def test_codeboost_run_records_the_run_in_the_instance(dumps_root, model_cache, tmp_path):
     completed = subprocess.run(
         [str(BIN / "codeboost"), "run", "--dump", "sample.jsonl"],
-        env=_env(dumps_root, tmp_path / "storage"),
+        env=_env(dumps_root, tmp_path / "storage", model_cache),
         capture_output=True,
         text=True,
         timeout=600,
     )
     assert completed.returncode == 0, completed.stderr[-3000:]
     assert "filtered_snippets:" in completed.stdout
+    assert "verl_dataset:" in completed.stdout
+    assert (tmp_path / "storage/verl_dataset.parquet").is_file()
     with DagsterInstance.get() as instance:
         runs = instance.get_runs()
         assert runs and all(run.status == DagsterRunStatus.SUCCESS for run in runs)

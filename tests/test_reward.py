@@ -6,10 +6,12 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict
 
 import pytest
 
+from codeboost_dagster.core.prompts import reference_completion
 from codeboost_dagster.core.sandbox import Program, open_sandbox
 from codeboost_dagster.core.settings import SandboxLimits
 from codeboost_dagster.reward import compute_score, compute_score_batch
@@ -76,3 +78,23 @@ def test_reward_module_imports_without_dagster():
     probe = "import sys, codeboost_dagster.reward; print(any(m == 'dagster' or m.startswith('dagster.') for m in sys.modules))"
     completed = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
     assert completed.stdout.strip() == "False"
+
+
+def test_concurrent_calls_like_verls_reward_loop_score_as_the_batch_does(truth_run):
+    right = _answer("answer_MASKED_LINE_0", "    total = 10 // x\n")
+    wrong = _answer("answer_MASKED_LINE_0", "    total = x\n")
+    forward = _answer("answer_stdout", truth_run.stdout) + _answer("answer_stderr", "")
+    jobs = [(right, _backward_truth(truth_run)), (wrong, _backward_truth(truth_run)), (forward, _forward_truth(truth_run))] * 8
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        concurrent = list(pool.map(lambda job: compute_score("codeboost_backward", *job), jobs))
+    batch = compute_score_batch(["codeboost_backward"] * len(jobs), *map(list, zip(*jobs)))
+    assert concurrent == batch
+    assert batch[0]["score"] == pytest.approx(0.775)
+    assert batch[1]["score"] < 0.775 and batch[2]["stderr_iou"] == 0.0
+
+
+def test_reference_completions_get_the_maximum_score(truth_run):
+    forward = reference_completion(json.loads(_forward_truth(truth_run)))
+    backward = reference_completion(json.loads(_backward_truth(truth_run)), "    total = 10 // x")
+    scores = compute_score_batch(["codeboost"] * 2, [forward, backward], [_forward_truth(truth_run), _backward_truth(truth_run)])
+    assert [score["score"] for score in scores] == [pytest.approx(0.775)] * 2

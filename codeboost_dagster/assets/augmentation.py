@@ -4,7 +4,15 @@ import difflib
 import json
 
 import pandas as pd
-from dagster import AssetCheckResult, AssetCheckSpec, AssetExecutionContext, AssetOut, MetadataValue, Output, multi_asset
+from dagster import (
+    AssetCheckResult,
+    AssetCheckSpec,
+    AssetExecutionContext,
+    AssetOut,
+    MetadataValue,
+    Output,
+    multi_asset,
+)
 
 from codeboost_dagster.assets.metadata import counts_table, preview, progress_logger
 from codeboost_dagster.core.augmentation import accounting_problems, augment_snippets

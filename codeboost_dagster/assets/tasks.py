@@ -1,7 +1,15 @@
 """Training-task assets: forward and backward tasks from execution records (METHOD.md section 5)."""
 
 import pandas as pd
-from dagster import AssetCheckResult, AssetCheckSpec, AssetExecutionContext, AssetOut, MetadataValue, Output, multi_asset
+from dagster import (
+    AssetCheckResult,
+    AssetCheckSpec,
+    AssetExecutionContext,
+    AssetOut,
+    MetadataValue,
+    Output,
+    multi_asset,
+)
 
 from codeboost_dagster.assets.metadata import counts_table, preview
 from codeboost_dagster.core.tasks import build_tasks

@@ -26,14 +26,15 @@ class RunContext:
     stdin: str
 
 
-def _block(tag: str, text: str) -> str:
+def fenced_block(tag: str, text: str) -> str:
+    """`text` in a fenced block tagged `tag`, with a fence longer than any backtick run inside it."""
     fence = fence_for(text)
     body = text if not text or text.endswith("\n") else text + "\n"
     return f"{fence}{tag}\n{body}{fence}"
 
 
 def _context_text(context: RunContext) -> str:
-    stdin = _block("stdin", context.stdin) if context.stdin else "(empty)"
+    stdin = fenced_block("stdin", context.stdin) if context.stdin else "(empty)"
     return (
         f"File: {context.program_path}\n"
         f"Working directory: {context.working_dir}\n"
@@ -44,9 +45,9 @@ def _context_text(context: RunContext) -> str:
 
 
 FORWARD_EXAMPLE = (
-    _block(STDOUT_TAG, "3\n")
+    fenced_block(STDOUT_TAG, "3\n")
     + "\n"
-    + _block(
+    + fenced_block(
         STDERR_TAG,
         'Traceback (most recent call last):\n  File "/sandbox/main.py", line 2, in <module>\n'
         "    print(1 / 0)\n          ~~^~~\nZeroDivisionError: division by zero\n",
@@ -58,7 +59,7 @@ def forward_prompt(code: str, context: RunContext) -> str:
     """Ask for the exact stdout and stderr of running `code` in `context`."""
     return (
         "Predict the exact output of running this Python program.\n\n"
-        f"{_context_text(context)}\n\n{_block('python', code)}\n\n"
+        f"{_context_text(context)}\n\n{fenced_block('python', code)}\n\n"
         f"Answer with two fenced blocks, `{STDOUT_TAG}` and `{STDERR_TAG}`, holding exactly what the "
         "program writes to standard output and to standard error. Write both blocks even when one is "
         "empty. For example, a program that prints 3 and then divides by zero on line 2 is answered:\n"
@@ -69,12 +70,20 @@ def forward_prompt(code: str, context: RunContext) -> str:
 def backward_prompt(masked_code: str, mask_token: str, stdout: str, stderr: str, context: RunContext) -> str:
     """Ask for the masked line, given what the completed program printed."""
     answer_tag = f"answer_{mask_token}"
-    example = _block(answer_tag, "    total = total + value\n")
+    example = fenced_block(answer_tag, "    total = total + value\n")
     return (
         f"One line of this Python program was replaced by `{mask_token}`. Running the original "
         "program produced the output shown below.\n\n"
-        f"{_context_text(context)}\n\n{_block('python', masked_code)}\n\n"
-        f"Standard output:\n{_block('stdout', stdout)}\n\nStandard error:\n{_block('stderr', stderr)}\n\n"
+        f"{_context_text(context)}\n\n{fenced_block('python', masked_code)}\n\n"
+        f"Standard output:\n{fenced_block('stdout', stdout)}\n\nStandard error:\n{fenced_block('stderr', stderr)}\n\n"
         f"Write the missing line, with its indentation, in a fenced block tagged `{answer_tag}`. "
         f"For example:\n{example}\n"
     )
+
+
+def reference_completion(ground_truth: dict, reference_answer: str | None = None) -> str:
+    """The answer a perfect policy writes: the recorded outputs (forward) or the masked line
+    (backward); used to check that a reward setup gives the maximum score end to end."""
+    if ground_truth["task_type"] == "forward":
+        return fenced_block(STDOUT_TAG, ground_truth["stdout"]) + "\n" + fenced_block(STDERR_TAG, ground_truth["stderr"])
+    return fenced_block(f"answer_{ground_truth['mask_token']}", (reference_answer or "") + "\n")

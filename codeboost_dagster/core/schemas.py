@@ -123,7 +123,66 @@ CURATION_REPORT = pa.schema(
     ]
 )
 
+VERL_ROWS = pa.schema(
+    [
+        pa.field("data_source", pa.string(), nullable=False),
+        pa.field(
+            "prompt",
+            pa.list_(pa.struct([pa.field("role", pa.string()), pa.field("content", pa.large_string())])),
+            nullable=False,
+        ),
+        pa.field("ability", pa.string(), nullable=False),
+        pa.field(
+            "reward_model",
+            pa.struct([pa.field("style", pa.string()), pa.field("ground_truth", pa.large_string())]),
+            nullable=False,
+        ),
+        pa.field(
+            "extra_info",
+            pa.struct(
+                [
+                    pa.field("index", pa.int64()),
+                    pa.field("split", pa.string()),
+                    pa.field("task_id", pa.string()),
+                    pa.field("task_type", pa.string()),
+                    pa.field("snippet_id", pa.string()),
+                    pa.field("program_id", pa.string()),
+                    pa.field("error_type", pa.string()),
+                    pa.field("prompt_tokens", pa.int64()),
+                    pa.field("reference_answer", pa.large_string()),
+                ]
+            ),
+            nullable=False,
+        ),
+    ]
+)
+
+VERL_DATASET = pa.schema(
+    [
+        pa.field("split", pa.string(), nullable=False),
+        pa.field("path", pa.string(), nullable=False),
+        pa.field("rows", pa.int64(), nullable=False),
+        pa.field("forward", pa.int64(), nullable=False),
+        pa.field("backward", pa.int64(), nullable=False),
+        pa.field("version", pa.string(), nullable=False),
+        pa.field("tokenizer", pa.string(), nullable=False),
+        pa.field("max_prompt_tokens", pa.int64(), nullable=False),
+    ]
+)
+
+VERL_DROPS = pa.schema(
+    [
+        pa.field("task_id", pa.string(), nullable=False),
+        pa.field("split", pa.string(), nullable=False),
+        pa.field("task_type", pa.string(), nullable=False),
+        pa.field("reason", pa.string(), nullable=False),
+        pa.field("prompt_tokens", pa.int64(), nullable=False),
+    ]
+)
+
 TABLE_SCHEMAS: dict[str, pa.Schema] = {
+    "verl_dataset": VERL_DATASET,
+    "verl_dataset_report": VERL_DROPS,
     "curated_snippets": CURATED_SNIPPETS,
     "curation_report": CURATION_REPORT,
     "augmented_variants": AUGMENTED_VARIANTS,

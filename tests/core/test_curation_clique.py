@@ -7,8 +7,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from codeboost_dagster.core.curation.chunk_clique import chunk_maximum_clique
 from codeboost_dagster.core.curation import exact_search
+from codeboost_dagster.core.curation.chunk_clique import chunk_maximum_clique
 from codeboost_dagster.core.curation.exact_search import ExactCliqueSearch
 from codeboost_dagster.core.curation.greedy import greedy_independent_set
 from codeboost_dagster.core.curation.reduction import reduce_near_duplicate_graph

@@ -17,7 +17,6 @@ from dataclasses import dataclass
 
 import libcst as cst
 
-from codeboost_dagster.core.compiling import compile_problem
 from codeboost_dagster.core.augmentation import reasons
 from codeboost_dagster.core.augmentation.digit_level import plan_digit_edits
 from codeboost_dagster.core.augmentation.inputs import perturb_test_cases
@@ -32,6 +31,7 @@ from codeboost_dagster.core.augmentation.screening import (
     normalized_test_cases,
     parse_snippet,
 )
+from codeboost_dagster.core.compiling import compile_problem
 from codeboost_dagster.core.ids import content_id
 from codeboost_dagster.core.settings import AugmentationSettings
 from codeboost_dagster.core.test_cases import dump_test_cases

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 from codeboost_dagster.core.readers.records import RawSnippet, snippet_from_source, unreadable

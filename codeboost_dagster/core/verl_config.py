@@ -1,0 +1,104 @@
+"""verl's command line for CodeBoost GRPO: hydra overrides of `verl.trainer.main_ppo` from the settings.
+
+Every METHOD.md section 7 number comes from `GRPOSettings`; the cluster shape (GPUs, micro-batch
+sizes, rollout engine) comes from `VerlCluster`. The reward is ours, loaded by verl from the
+installed package (`pkg://codeboost_dagster.reward`), scored per rollout by verl's naive reward
+loop, which calls `compute_score` from many threads at once (each takes a warm sandbox slot).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from codeboost_dagster.core.settings import GRPOSettings
+
+REWARD_MODULE = "pkg://codeboost_dagster.reward"
+REWARD_FUNCTION = "compute_score"
+VERL_ENTRYPOINT = ("python3", "-m", "verl.trainer.main_ppo")
+
+
+@dataclass(frozen=True)
+class VerlCluster:
+    """Where and how verl runs: hardware knobs that are not part of the method."""
+
+    n_gpus_per_node: int = 8
+    nnodes: int = 1
+    micro_batch_per_gpu: int = 4
+    rollout_engine: str = "vllm"
+    gpu_memory_utilization: float = 0.6
+    project_name: str = "codeboost"
+    experiment_name: str = "grpo"
+    loggers: tuple[str, ...] = ("console",)
+
+
+def _value(value: object) -> str:
+    if isinstance(value, bool):
+        return str(value).lower()
+    if isinstance(value, (list, tuple)):
+        return "[" + ",".join(_value(item) for item in value) + "]"
+    if isinstance(value, str):
+        return "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"
+    return str(value)
+
+
+def verl_overrides(
+    grpo: GRPOSettings,
+    cluster: VerlCluster,
+    model_path: str,
+    train_files: Sequence[str],
+    val_files: Sequence[str],
+    checkpoint_dir: str,
+) -> list[str]:
+    """Hydra overrides for verl's `ppo_trainer` config implementing the paper's GRPO run."""
+    actor = "actor_rollout_ref.actor"
+    rollout = "actor_rollout_ref.rollout"
+    values: dict[str, object] = {
+        "algorithm.adv_estimator": "grpo",
+        "algorithm.use_kl_in_reward": False,
+        "data.train_files": list(train_files),
+        "data.val_files": list(val_files),
+        "data.train_batch_size": grpo.rollout_batch_prompts,
+        "data.max_prompt_length": grpo.max_prompt_length,
+        "data.max_response_length": grpo.max_response_length,
+        "data.filter_overlong_prompts": True,
+        "data.truncation": "error",
+        "actor_rollout_ref.model.path": model_path,
+        f"{actor}.optim.lr": grpo.learning_rate,
+        f"{actor}.optim.lr_scheduler_type": "constant",
+        f"{actor}.optim.weight_decay": grpo.weight_decay,
+        f"{actor}.optim.clip_grad": grpo.grad_clip,
+        f"{actor}.ppo_mini_batch_size": grpo.update_batch_prompts,
+        f"{actor}.ppo_micro_batch_size_per_gpu": cluster.micro_batch_per_gpu,
+        f"{actor}.use_kl_loss": True,
+        f"{actor}.kl_loss_coef": grpo.kl_coef,
+        f"{actor}.kl_loss_type": grpo.kl_loss_type,
+        f"{actor}.clip_ratio_low": grpo.clip_ratio_low,
+        f"{actor}.clip_ratio_high": grpo.clip_ratio_high,
+        f"{actor}.clip_ratio_c": grpo.dual_clip,
+        f"{actor}.loss_agg_mode": grpo.loss_agg_mode,
+        f"{rollout}.name": cluster.rollout_engine,
+        f"{rollout}.n": grpo.group_size,
+        f"{rollout}.temperature": grpo.temperature,
+        f"{rollout}.top_p": grpo.top_p,
+        f"{rollout}.gpu_memory_utilization": cluster.gpu_memory_utilization,
+        f"{rollout}.log_prob_micro_batch_size_per_gpu": cluster.micro_batch_per_gpu,
+        "actor_rollout_ref.ref.log_prob_micro_batch_size_per_gpu": cluster.micro_batch_per_gpu,
+        "reward.custom_reward_function.path": REWARD_MODULE,
+        "reward.custom_reward_function.name": REWARD_FUNCTION,
+        "reward.reward_manager.name": "naive",
+        "trainer.total_epochs": grpo.epochs,
+        "trainer.save_freq": grpo.checkpoint_every_steps,
+        "trainer.default_local_dir": checkpoint_dir,
+        "trainer.n_gpus_per_node": cluster.n_gpus_per_node,
+        "trainer.nnodes": cluster.nnodes,
+        "trainer.project_name": cluster.project_name,
+        "trainer.experiment_name": cluster.experiment_name,
+        "trainer.logger": list(cluster.loggers),
+    }
+    return [f"{key}={_value(value)}" for key, value in values.items()]
+
+
+def verl_command(overrides: Sequence[str]) -> list[str]:
+    """The full `python3 -m verl.trainer.main_ppo ...` argument list."""
+    return [*VERL_ENTRYPOINT, *overrides]

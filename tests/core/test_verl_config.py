@@ -1,0 +1,45 @@
+"""verl's command line from the settings: every METHOD.md section 7 number reaches its verl key."""
+
+from __future__ import annotations
+
+from codeboost_dagster.core.settings import CodeBoostSettings
+from codeboost_dagster.core.verl_config import VerlCluster, verl_command, verl_overrides
+
+
+def _overrides(settings: CodeBoostSettings, cluster: VerlCluster = VerlCluster()) -> dict[str, str]:
+    pairs = verl_overrides(settings.grpo, cluster, "/models/policy", ["/d/train.parquet"], ["/d/val.parquet"], "/ckpt")
+    return dict(pair.split("=", 1) for pair in pairs)
+
+
+def test_the_papers_grpo_settings_map_to_verl_keys():
+    overrides = _overrides(CodeBoostSettings())
+    assert overrides["algorithm.adv_estimator"] == "'grpo'"
+    assert overrides["actor_rollout_ref.rollout.n"] == "5"
+    assert overrides["actor_rollout_ref.rollout.top_p"] == "0.99"
+    assert overrides["data.train_batch_size"] == "512"
+    assert overrides["actor_rollout_ref.actor.ppo_mini_batch_size"] == "128"
+    assert overrides["actor_rollout_ref.actor.kl_loss_type"] == "'low_var_kl'"
+    assert overrides["actor_rollout_ref.actor.kl_loss_coef"] == "0.01"
+    assert (overrides["actor_rollout_ref.actor.clip_ratio_low"], overrides["actor_rollout_ref.actor.clip_ratio_high"],
+            overrides["actor_rollout_ref.actor.clip_ratio_c"]) == ("0.2", "0.3", "3.0")
+    assert overrides["data.truncation"] == "'error'"
+    assert overrides["data.train_files"] == "['/d/train.parquet']"
+    assert overrides["reward.custom_reward_function.path"] == "'pkg://codeboost_dagster.reward'"
+    assert overrides["trainer.save_freq"] == "15"
+
+
+def test_settings_overrides_and_cluster_shape_reach_the_command():
+    settings = CodeBoostSettings().with_overrides({"grpo": {"group_size": 8, "learning_rate": 2e-6}})
+    overrides = _overrides(settings, VerlCluster(n_gpus_per_node=4, nnodes=2))
+    assert overrides["actor_rollout_ref.rollout.n"] == "8"
+    assert overrides["actor_rollout_ref.actor.optim.lr"] == "2e-06"
+    assert (overrides["trainer.n_gpus_per_node"], overrides["trainer.nnodes"]) == ("4", "2")
+    command = verl_command(verl_overrides(settings.grpo, VerlCluster(), "m", ["t"], ["v"], "c"))
+    assert command[:3] == ["python3", "-m", "verl.trainer.main_ppo"]
+
+
+def test_paths_with_quotes_are_escaped_for_hydra():
+    settings = CodeBoostSettings()
+    overrides = dict(pair.split("=", 1) for pair in
+                     verl_overrides(settings.grpo, VerlCluster(), "/m/it's", ["/t"], ["/v"], "/c"))
+    assert overrides["actor_rollout_ref.model.path"] == "'/m/it\\'s'"
