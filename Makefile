@@ -48,7 +48,12 @@ sandbox-engine:
 	bash docker/sandbox/start_dockerd.sh
 	bash docker/sandbox/build_image.sh
 
-test: setup $(VERL_VENV)/.installed sandbox-engine
+# Ray and dagster-ray for the verl launcher (a real local Ray head in the tests).
+$(VENV)/.ray: $(VENV)/.installed
+	$(BIN)/pip install --quiet -e '.[dev,ray]'
+	touch $@
+
+test: setup $(VENV)/.ray $(VERL_VENV)/.installed sandbox-engine
 	$(BIN)/pytest
 
 dev: setup

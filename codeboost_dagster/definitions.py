@@ -3,7 +3,8 @@
 Paths default to `data/` under the working directory and follow environment variables, so the
 same definitions run on a laptop (local folders) and on a cluster (object storage URLs):
 CODEBOOST_DUMPS_DIR, CODEBOOST_STORAGE, CODEBOOST_TRAINING_FILES, CODEBOOST_MODEL_CACHE,
-CODEBOOST_SETTINGS_FILE, CODEBOOST_SANDBOX_BACKEND.
+CODEBOOST_SETTINGS_FILE, CODEBOOST_SANDBOX_BACKEND, and for training CODEBOOST_TRAINER (trl | verl),
+CODEBOOST_RAY_ADDRESS, CODEBOOST_VERL_PYTHON, CODEBOOST_TRAINER_DRY_RUN=1.
 """
 
 from __future__ import annotations
@@ -12,13 +13,23 @@ import os
 
 from dagster import Definitions, in_process_executor, load_assets_from_modules
 
-from codeboost_dagster.assets import augmentation, curation, execution, ingestion, tasks, verl_dataset
-from codeboost_dagster.jobs import curation_job, ingest_dump_job, training_data_job
+from codeboost_dagster.assets import (
+    augmentation,
+    curation,
+    evaluation,
+    execution,
+    ingestion,
+    tasks,
+    training,
+    verl_dataset,
+)
+from codeboost_dagster.jobs import curation_job, evaluation_job, ingest_dump_job, train_policy_job, training_data_job
 from codeboost_dagster.resources.dumps import DumpFolder
 from codeboost_dagster.resources.models import ModelCache
 from codeboost_dagster.resources.parquet_io import ParquetIOManagerFactory
 from codeboost_dagster.resources.sandbox import SandboxResource
 from codeboost_dagster.resources.settings import SettingsResource
+from codeboost_dagster.resources.trainer import GRPOTrainer
 from codeboost_dagster.resources.training_files import TrainingFiles
 from codeboost_dagster.schedules import recuration_schedule
 from codeboost_dagster.sensors import curate_after_ingestion, new_dump_sensor
@@ -34,12 +45,18 @@ def build_resources() -> dict:
         "dumps": DumpFolder(path=os.environ.get("CODEBOOST_DUMPS_DIR", "data/dumps")),
         "settings": SettingsResource(settings_file=os.environ.get("CODEBOOST_SETTINGS_FILE") or None),
         "sandbox": SandboxResource(backend=os.environ.get("CODEBOOST_SANDBOX_BACKEND", "forkserver")),
+        "trainer": GRPOTrainer(
+            backend=os.environ.get("CODEBOOST_TRAINER", "trl"),
+            ray_address=os.environ.get("CODEBOOST_RAY_ADDRESS", "http://127.0.0.1:8265"),
+            verl_python=os.environ.get("CODEBOOST_VERL_PYTHON", "python3"),
+            dry_run=os.environ.get("CODEBOOST_TRAINER_DRY_RUN", "") == "1",
+        ),
     }
 
 
 defs = Definitions(
-    assets=load_assets_from_modules([ingestion, curation, augmentation, execution, tasks, verl_dataset]),
-    jobs=[ingest_dump_job, curation_job, training_data_job],
+    assets=load_assets_from_modules([ingestion, curation, augmentation, execution, tasks, verl_dataset, training, evaluation]),
+    jobs=[ingest_dump_job, curation_job, training_data_job, train_policy_job, evaluation_job],
     sensors=[new_dump_sensor, curate_after_ingestion],
     schedules=[recuration_schedule],
     resources=build_resources(),

@@ -21,10 +21,31 @@ curation_job = define_asset_job(
     description="Re-curate the selection across every ingested dump (incremental).",
 )
 
-training_data_job = define_asset_job(
-    name="build_training_data",
-    selection=CURATION_ASSETS | CURATION_ASSETS.downstream(),
-    description="Curate, augment and execute: everything downstream of the ingested dumps.",
+TRAINING_ASSETS = AssetSelection.assets("grpo_training", "training_metrics")
+
+EVALUATION_ASSETS = AssetSelection.assets(
+    "evaluation_items", "evaluation_item_report", "evaluation", "evaluation_predictions"
 )
 
-PIPELINE_JOB_NAMES = (ingest_dump_job.name, training_data_job.name)
+training_data_job = define_asset_job(
+    name="build_training_data",
+    selection=(CURATION_ASSETS | CURATION_ASSETS.downstream()) - TRAINING_ASSETS - EVALUATION_ASSETS,
+    description="Curate, augment, execute and build the verl dataset from the ingested dumps.",
+)
+
+TRAINING_RUN_TAG = "codeboost/training"
+
+train_policy_job = define_asset_job(
+    name="train_policy",
+    selection=TRAINING_ASSETS,
+    tags={TRAINING_RUN_TAG: "grpo"},
+    description="GRPO on the current verl dataset (TRL here, or verl on a Ray cluster).",
+)
+
+evaluation_job = define_asset_job(
+    name="evaluate_policy",
+    selection=EVALUATION_ASSETS,
+    description="Base vs. trained policy on CRUXEval-style items from HumanEval and on held-out tasks.",
+)
+
+PIPELINE_JOB_NAMES = (ingest_dump_job.name, training_data_job.name, train_policy_job.name, evaluation_job.name)

@@ -17,9 +17,11 @@ from codeboost_dagster.resources.models import ModelCache
 from codeboost_dagster.resources.parquet_io import ParquetIOManagerFactory
 from codeboost_dagster.resources.sandbox import SandboxResource
 from codeboost_dagster.resources.settings import SettingsResource
+from codeboost_dagster.resources.trainer import GRPOTrainer
 from codeboost_dagster.resources.training_files import TrainingFiles
 
 DUMP = "sample.jsonl"
+REPO = Path(__file__).resolve().parents[1]
 
 GOOD_PROGRAM = "\n".join(
     [
@@ -118,6 +120,8 @@ def make_resources(dumps_path: Path, storage_path: Path, model_cache: Path | Non
         "parquet_io_manager": ParquetIOManagerFactory(base_path=str(storage_path)),
         "training_files": TrainingFiles(base_path=str(storage_path / "training")),
         "models": ModelCache(cache_dir=str(model_cache or storage_path / "models")),
+        "trainer": GRPOTrainer(),
+        "sandbox": SandboxResource(backend="forkserver"),
         "dumps": DumpFolder(path=str(dumps_path)),
         "settings": SettingsResource(),
     }
@@ -132,7 +136,6 @@ def pipeline(dumps_root, model_cache, tmp_path_factory):
     resources = {
         **make_resources(dumps_root, storage, model_cache),
         "settings": SettingsResource(settings_file=str(settings_file)),
-        "sandbox": SandboxResource(backend="forkserver"),
     }
     assets = list(defs.assets)
     with dg.instance_for_test() as instance:
@@ -147,6 +150,36 @@ def pipeline(dumps_root, model_cache, tmp_path_factory):
             resources=resources,
         )
     yield storage, ingest, downstream
+
+
+@pytest.fixture(scope="session")
+def verl_python() -> str:
+    """verl's interpreter: $CODEBOOST_VERL_PYTHON or the .venv-verl that `make test` builds."""
+    python = os.environ.get("CODEBOOST_VERL_PYTHON", str(REPO / ".venv-verl/bin/python"))
+    if not Path(python).is_file():
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"CI=true but verl's environment is missing at {python}")
+        pytest.skip(f"verl's environment is missing at {python}; `make test` builds it")
+    return python
+
+
+@pytest.fixture(scope="session")
+def tiny_model(model_cache, tmp_path_factory) -> str:
+    """A 2-layer random Llama with the default policy's real tokenizer, built offline."""
+    from transformers import LlamaConfig, LlamaForCausalLM
+
+    from codeboost_dagster.core.models import load_tokenizer
+    from codeboost_dagster.core.settings import CodeBoostSettings
+
+    tokenizer = load_tokenizer(CodeBoostSettings().model.policy, model_cache)
+    config = LlamaConfig(vocab_size=len(tokenizer), hidden_size=32, intermediate_size=64, num_hidden_layers=2,
+                         num_attention_heads=2, num_key_value_heads=2, max_position_embeddings=4096,
+                         eos_token_id=tokenizer.eos_token_id, pad_token_id=tokenizer.pad_token_id,
+                         bos_token_id=tokenizer.bos_token_id)
+    folder = tmp_path_factory.mktemp("tiny-model")
+    LlamaForCausalLM(config).save_pretrained(folder)
+    tokenizer.save_pretrained(folder)
+    return str(folder)
 
 
 @pytest.fixture(autouse=True)

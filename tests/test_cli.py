@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -42,10 +43,13 @@ def test_dagster_cli_materializes_the_sample_partition(dumps_root, tmp_path):
     assert len(kept) >= 200
 
 
-def test_codeboost_run_records_the_run_in_the_instance(dumps_root, model_cache, tmp_path):
+def test_codeboost_run_records_the_run_in_the_instance(dumps_root, model_cache, tiny_model, tmp_path):
+    settings = tmp_path / "settings.json"
+    settings.write_text(json.dumps({"model": {"policy": tiny_model},
+                                    "local_training": {"max_steps": 1, "max_completion_length": 8}}))
     completed = subprocess.run(
         [str(BIN / "codeboost"), "run", "--dump", "sample.jsonl"],
-        env=_env(dumps_root, tmp_path / "storage", model_cache),
+        env={**_env(dumps_root, tmp_path / "storage", model_cache), "CODEBOOST_SETTINGS_FILE": str(settings)},
         capture_output=True,
         text=True,
         timeout=600,
@@ -54,6 +58,7 @@ def test_codeboost_run_records_the_run_in_the_instance(dumps_root, model_cache, 
     assert "filtered_snippets:" in completed.stdout
     assert "verl_dataset:" in completed.stdout
     assert (tmp_path / "storage/verl_dataset.parquet").is_file()
+    assert "training_metrics: 1 rows" in completed.stdout
     with DagsterInstance.get() as instance:
         runs = instance.get_runs()
         assert runs and all(run.status == DagsterRunStatus.SUCCESS for run in runs)

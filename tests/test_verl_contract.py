@@ -20,19 +20,7 @@ from codeboost_dagster.core.models import model_location
 from codeboost_dagster.core.settings import CodeBoostSettings
 from codeboost_dagster.core.verl_config import VerlCluster, verl_overrides
 
-REPO = Path(__file__).resolve().parents[1]
 MAX_SCORE = 0.775
-
-
-@pytest.fixture(scope="module")
-def verl_python() -> str:
-    """verl's interpreter: $CODEBOOST_VERL_PYTHON or the .venv-verl that `make test` builds."""
-    python = os.environ.get("CODEBOOST_VERL_PYTHON", str(REPO / ".venv-verl/bin/python"))
-    if not Path(python).is_file():
-        if os.environ.get("CI") == "true":
-            pytest.fail(f"CI=true but verl's environment is missing at {python}")
-        pytest.skip(f"verl's environment is missing at {python}; `make test` builds it")
-    return python
 
 
 @pytest.fixture(scope="module")

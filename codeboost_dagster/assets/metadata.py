@@ -27,24 +27,59 @@ def counts_table(counts: Mapping[str, int], label: str) -> MetadataValue:
     return MetadataValue.md("\n".join(lines) if rows else "_none_")
 
 
-def histogram_plot(values: pd.Series, title: str, xlabel: str, bins: int = 30) -> MetadataValue:
-    """A histogram as an inline PNG in Markdown, so the UI shows the distribution."""
+def _figure(title: str, xlabel: str, ylabel: str):
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
     figure, axes = plt.subplots(figsize=(6, 3), dpi=90)
-    axes.hist(values.dropna(), bins=bins, color="#4f46e5")
     axes.set_title(title)
     axes.set_xlabel(xlabel)
-    axes.set_ylabel("count")
+    axes.set_ylabel(ylabel)
+    return figure, axes
+
+
+def _as_markdown_image(figure, title: str) -> MetadataValue:
+    """The figure as an inline PNG in Markdown, so the UI shows it."""
+    import matplotlib.pyplot as plt
+
     figure.tight_layout()
     buffer = io.BytesIO()
     figure.savefig(buffer, format="png")
     plt.close(figure)
     encoded = base64.b64encode(buffer.getvalue()).decode("ascii")
     return MetadataValue.md(f"![{title}](data:image/png;base64,{encoded})")
+
+
+def histogram_plot(values: pd.Series, title: str, xlabel: str, bins: int = 30) -> MetadataValue:
+    """A histogram of `values`, shown in the UI."""
+    figure, axes = _figure(title, xlabel, "count")
+    axes.hist(values.dropna(), bins=bins, color="#4f46e5")
+    return _as_markdown_image(figure, title)
+
+
+def curve_plot(frame: pd.DataFrame, x: str, columns: list[str], title: str) -> MetadataValue:
+    """One line per column over `x` (a training curve), shown in the UI."""
+    figure, axes = _figure(title, x, "value")
+    for column in columns:
+        if column in frame and frame[column].notna().any():
+            axes.plot(frame[x], frame[column], marker="o", label=column)
+    axes.legend(loc="best", fontsize="small")
+    return _as_markdown_image(figure, title)
+
+
+def bar_plot(table: pd.DataFrame, title: str) -> MetadataValue:
+    """Grouped bars: one group per row of `table`, one bar per column, shown in the UI."""
+    figure, axes = _figure(title, table.index.name or "", "value")
+    width = 0.8 / max(1, len(table.columns))
+    positions = range(len(table.index))
+    for offset, column in enumerate(table.columns):
+        axes.bar([position + offset * width for position in positions], table[column].fillna(0), width, label=str(column))
+    axes.set_xticks([position + width * (len(table.columns) - 1) / 2 for position in positions])
+    axes.set_xticklabels([str(label) for label in table.index], fontsize="small")
+    axes.legend(loc="best", fontsize="small")
+    return _as_markdown_image(figure, title)
 
 
 def frame_table(frame: pd.DataFrame, max_rows: int = 50) -> MetadataValue:

@@ -72,6 +72,7 @@ def _convert(model: PackagedModel, target: Path, weights: bool) -> None:
         config.save_pretrained(staging)
         if weights:
             AutoModelForCausalLM.from_pretrained(folder, gguf_file=file, config=config).save_pretrained(staging)
+        staging.chmod(0o755)
         if target.exists():
             shutil.rmtree(target)
         os.replace(staging, target)

@@ -180,7 +180,81 @@ VERL_DROPS = pa.schema(
     ]
 )
 
+GRPO_RUNS = pa.schema(
+    [
+        pa.field("backend", pa.string(), nullable=False),
+        pa.field("model", pa.string(), nullable=False),
+        pa.field("dataset_version", pa.string(), nullable=False),
+        pa.field("checkpoint", pa.string(), nullable=False),
+        pa.field("steps", pa.int64(), nullable=False),
+        pa.field("seconds", pa.float64(), nullable=False),
+        pa.field("dry_run", pa.bool_(), nullable=False),
+        pa.field("trainer_config", pa.large_string(), nullable=False),
+    ]
+)
+
+TRAINING_METRICS = pa.schema(
+    [
+        pa.field("step", pa.int64(), nullable=False),
+        pa.field("reward_mean", pa.float64()),
+        pa.field("reward_std", pa.float64()),
+        pa.field("format_rate", pa.float64()),
+        pa.field("stdout_ok", pa.float64()),
+        pa.field("kl", pa.float64()),
+        pa.field("loss", pa.float64()),
+        pa.field("completion_tokens", pa.float64()),
+        pa.field("step_seconds", pa.float64()),
+    ]
+)
+
+EVALUATION_ITEMS = pa.schema(
+    [pa.field(name, pa.large_string() if name == "code" else pa.string(), nullable=False)
+     for name in ("item_id", "kind", "problem_id", "entry_point", "code", "input", "output")]
+)
+
+EVALUATION_ITEM_DROPS = pa.schema(
+    [
+        pa.field("problem_id", pa.string(), nullable=False),
+        pa.field("input", pa.large_string(), nullable=False),
+        pa.field("reason", pa.string(), nullable=False),
+        pa.field("detail", pa.string()),
+    ]
+)
+
+EVALUATION_PREDICTIONS = pa.schema(
+    [
+        pa.field("model", pa.string(), nullable=False),
+        pa.field("benchmark", pa.string(), nullable=False),
+        pa.field("item_id", pa.string(), nullable=False),
+        pa.field("error_type", pa.string()),
+        pa.field("prompt", pa.large_string(), nullable=False),
+        pa.field("answer", pa.large_string(), nullable=False),
+        pa.field("prediction", pa.large_string()),
+        pa.field("correct", pa.bool_(), nullable=False),
+        pa.field("score", pa.float64(), nullable=False),
+        pa.field("format", pa.float64(), nullable=False),
+        pa.field("reason", pa.string()),
+    ]
+)
+
+EVALUATION_SUMMARY = pa.schema(
+    [
+        pa.field("model", pa.string(), nullable=False),
+        pa.field("benchmark", pa.string(), nullable=False),
+        pa.field("items", pa.int64(), nullable=False),
+        pa.field("pass_at_1", pa.float64(), nullable=False),
+        pa.field("mean_reward", pa.float64(), nullable=False),
+        pa.field("format_rate", pa.float64(), nullable=False),
+    ]
+)
+
 TABLE_SCHEMAS: dict[str, pa.Schema] = {
+    "evaluation_items": EVALUATION_ITEMS,
+    "evaluation_item_report": EVALUATION_ITEM_DROPS,
+    "evaluation_predictions": EVALUATION_PREDICTIONS,
+    "evaluation": EVALUATION_SUMMARY,
+    "grpo_training": GRPO_RUNS,
+    "training_metrics": TRAINING_METRICS,
     "verl_dataset": VERL_DATASET,
     "verl_dataset_report": VERL_DROPS,
     "curated_snippets": CURATED_SNIPPETS,

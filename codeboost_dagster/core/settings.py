@@ -137,6 +137,29 @@ class GRPOSettings:
 
 
 @dataclass(frozen=True)
+class LocalTrainingSettings:
+    """The embedded single-machine trainer (TRL): a few small GRPO steps that finish in minutes on
+    a CPU; the GRPO numbers above still apply, these only size the run down from a cluster's."""
+
+    max_steps: int = 2
+    prompts_per_step: int = 1
+    max_completion_length: int = 96
+    max_prompt_tokens: int = 512  # trains on the train rows with prompts this short (CPU time grows with length)
+    seed: int = 0
+
+
+@dataclass(frozen=True)
+class EvaluationSettings:
+    """Base vs. trained policy on the same items, greedy. Local defaults are small; 0 means all
+    (1,072 CRUXEval-style items of each kind from HumanEval; every held-out test task)."""
+
+    items_per_kind: int = 4
+    heldout_tasks: int = 4
+    max_new_tokens: int = 160
+    batch_size: int = 4
+
+
+@dataclass(frozen=True)
 class CodeBoostSettings:
     """The one config object: a section per pipeline stage."""
 
@@ -149,6 +172,8 @@ class CodeBoostSettings:
     reward: RewardSettings = field(default_factory=RewardSettings)
     model: ModelSettings = field(default_factory=ModelSettings)
     grpo: GRPOSettings = field(default_factory=GRPOSettings)
+    local_training: LocalTrainingSettings = field(default_factory=LocalTrainingSettings)
+    evaluation: EvaluationSettings = field(default_factory=EvaluationSettings)
 
     def with_overrides(self, overrides: Mapping[str, Mapping[str, Any]]) -> CodeBoostSettings:
         """Return a copy with `{section: {field: value}}` applied; unknown names are an error."""

