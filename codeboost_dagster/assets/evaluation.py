@@ -78,7 +78,8 @@ def evaluation(
     """Greedy answers of the base and the trained policy on the same items, scored by execution."""
     config = settings.get()
     items = select_items(evaluation_items, config.evaluation.items_per_kind)
-    test_tasks = training_tasks[training_tasks["split"] == "test"].sort_values("task_id")
+    test_tasks = training_tasks[training_tasks["split"] == "test"]
+    test_tasks = test_tasks.assign(length=test_tasks["prompt"].str.len()).sort_values(["length", "task_id"])
     heldout = test_tasks if config.evaluation.heldout_tasks <= 0 else test_tasks.head(config.evaluation.heldout_tasks)
     prompts = evaluation_prompts(items, heldout)
     run = grpo_training.iloc[0]

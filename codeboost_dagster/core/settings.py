@@ -153,10 +153,10 @@ class EvaluationSettings:
     """Base vs. trained policy on the same items, greedy. Local defaults are small; 0 means all
     (1,072 CRUXEval-style items of each kind from HumanEval; every held-out test task)."""
 
-    items_per_kind: int = 4
-    heldout_tasks: int = 4
-    max_new_tokens: int = 160
-    batch_size: int = 4
+    items_per_kind: int = 2
+    heldout_tasks: int = 2  # the shortest held-out prompts first, so a CPU run stays short
+    max_new_tokens: int = 96
+    batch_size: int = 6
 
 
 @dataclass(frozen=True)
