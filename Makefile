@@ -16,7 +16,7 @@ export HF_HOME := $(CURDIR)/.tmp/hf
 export RAY_TMPDIR := $(CURDIR)/.tmp/ray
 export DAGSTER_DISABLE_TELEMETRY := 1
 
-.PHONY: setup run test dev sandbox-engine clean
+.PHONY: setup run test dev sandbox-engine browser deployment-images deploy deploy-down clean
 
 setup: $(VENV)/.installed data/dumps/sample.jsonl
 
@@ -48,12 +48,28 @@ sandbox-engine:
 	bash docker/sandbox/start_dockerd.sh
 	bash docker/sandbox/build_image.sh
 
+# Headless Chromium (Debian's) for the UI end-to-end test.
+browser:
+	command -v chromium >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive \
+		apt-get install -y -qq --no-install-recommends chromium >/dev/null; }
+
+# The production-style deployment (docker/docker-compose.yaml): Postgres, webserver, daemon, our
+# code location as a gRPC server, the sandbox image. Images build from local sources only.
+deployment-images: setup sandbox-engine
+	bash docker/build_images.sh
+
+deploy: deployment-images
+	bash docker/up.sh
+
+deploy-down:
+	bash docker/down.sh
+
 # Ray and dagster-ray for the verl launcher (a real local Ray head in the tests).
 $(VENV)/.ray: $(VENV)/.installed
 	$(BIN)/pip install --quiet -e '.[dev,ray]'
 	touch $@
 
-test: setup $(VENV)/.ray $(VERL_VENV)/.installed sandbox-engine
+test: setup $(VENV)/.ray $(VERL_VENV)/.installed sandbox-engine deployment-images browser
 	$(BIN)/pytest
 
 dev: setup

@@ -23,6 +23,7 @@ from codeboost_dagster.assets import (
     training,
     verl_dataset,
 )
+from codeboost_dagster.automation import rebuild_training_data_sensor, with_automation
 from codeboost_dagster.jobs import curation_job, evaluation_job, ingest_dump_job, train_policy_job, training_data_job
 from codeboost_dagster.resources.dumps import DumpFolder
 from codeboost_dagster.resources.models import ModelCache
@@ -55,9 +56,11 @@ def build_resources() -> dict:
 
 
 defs = Definitions(
-    assets=load_assets_from_modules([ingestion, curation, augmentation, execution, tasks, verl_dataset, training, evaluation]),
+    assets=with_automation(
+        load_assets_from_modules([ingestion, curation, augmentation, execution, tasks, verl_dataset, training, evaluation])
+    ),
     jobs=[ingest_dump_job, curation_job, training_data_job, train_policy_job, evaluation_job],
-    sensors=[new_dump_sensor, curate_after_ingestion],
+    sensors=[new_dump_sensor, curate_after_ingestion, rebuild_training_data_sensor],
     schedules=[recuration_schedule],
     resources=build_resources(),
     executor=in_process_executor,

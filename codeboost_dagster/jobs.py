@@ -1,8 +1,12 @@
 """Jobs: per-dump ingestion (what the sensor runs) and the whole pipeline for one dump."""
 
-from dagster import AssetSelection, define_asset_job
+from dagster import AssetSelection, Backoff, Jitter, RetryPolicy, define_asset_job
 
 from codeboost_dagster.partitions import code_dumps
+
+# Steps that depend on a sandbox engine, a Ray cluster or a model cache can fail for reasons
+# that pass (an engine restart, a busy head node): retried after 5 s, then 10 s, jittered.
+TRANSIENT_FAILURE_RETRY = RetryPolicy(max_retries=2, delay=5, backoff=Backoff.EXPONENTIAL, jitter=Jitter.PLUS_MINUS)
 
 INGESTION_ASSETS = AssetSelection.assets("raw_snippets", "filtered_snippets", "filter_report")
 
@@ -30,6 +34,7 @@ EVALUATION_ASSETS = AssetSelection.assets(
 training_data_job = define_asset_job(
     name="build_training_data",
     selection=(CURATION_ASSETS | CURATION_ASSETS.downstream()) - TRAINING_ASSETS - EVALUATION_ASSETS,
+    op_retry_policy=TRANSIENT_FAILURE_RETRY,
     description="Curate, augment, execute and build the verl dataset from the ingested dumps.",
 )
 
@@ -39,12 +44,14 @@ train_policy_job = define_asset_job(
     name="train_policy",
     selection=TRAINING_ASSETS,
     tags={TRAINING_RUN_TAG: "grpo"},
+    op_retry_policy=TRANSIENT_FAILURE_RETRY,
     description="GRPO on the current verl dataset (TRL here, or verl on a Ray cluster).",
 )
 
 evaluation_job = define_asset_job(
     name="evaluate_policy",
     selection=EVALUATION_ASSETS,
+    op_retry_policy=TRANSIENT_FAILURE_RETRY,
     description="Base vs. trained policy on CRUXEval-style items from HumanEval and on held-out tasks.",
 )
 

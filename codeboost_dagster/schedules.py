@@ -1,6 +1,6 @@
 """Scheduled re-curation, so the selection stays current even when dumps arrive outside the sensor."""
 
-from dagster import ScheduleDefinition
+from dagster import DefaultScheduleStatus, ScheduleDefinition
 
 from codeboost_dagster.jobs import curation_job
 
@@ -8,4 +8,5 @@ recuration_schedule = ScheduleDefinition(
     job=curation_job,
     cron_schedule="0 3 * * *",
     description="Daily incremental re-curation across every ingested dump.",
+    default_status=DefaultScheduleStatus.RUNNING,
 )

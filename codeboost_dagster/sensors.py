@@ -2,6 +2,7 @@
 
 from dagster import (
     DagsterRunStatus,
+    DefaultSensorStatus,
     RunRequest,
     RunStatusSensorContext,
     SensorEvaluationContext,
@@ -16,7 +17,7 @@ from codeboost_dagster.partitions import code_dumps
 from codeboost_dagster.resources.dumps import DumpFolder
 
 
-@sensor(job=ingest_dump_job, minimum_interval_seconds=30)
+@sensor(job=ingest_dump_job, minimum_interval_seconds=30, default_status=DefaultSensorStatus.RUNNING)
 def new_dump_sensor(context: SensorEvaluationContext, dumps: DumpFolder):
     """Add a partition per new dump and request its ingestion; a changed dump is ingested again.
 
@@ -42,6 +43,7 @@ def new_dump_sensor(context: SensorEvaluationContext, dumps: DumpFolder):
     monitored_jobs=[ingest_dump_job],
     request_job=curation_job,
     minimum_interval_seconds=30,
+    default_status=DefaultSensorStatus.RUNNING,
 )
 def curate_after_ingestion(context: RunStatusSensorContext):
     """A newly ingested dump is curated against the existing selection right away."""

@@ -143,3 +143,9 @@ def test_malformed_input_tables_are_rejected():
     twice = pd.DataFrame({"snippet_id": ["a", "a"], "code": ["x = 1\n", "x = 2\n"], "test_cases": ["[]", "[]"]})
     with pytest.raises(ValueError, match="unique"):
         augment_snippets(twice, SETTINGS, workers=1)
+
+
+def test_source_libcst_cannot_print_back_is_a_parse_error_not_a_bug():
+    outcome = augment_snippet("lone-cr", "\r", "[]", SETTINGS)
+    assert {drop.reason for drop in outcome.dropped} == {"libcst_parse_error"}
+    assert [row.variant_index for row in outcome.variants] == [0]

@@ -27,7 +27,8 @@ SNIPPET_REASONS = (
 )
 """too_large: longer than the caller's `max_code_chars`; invalid_test_cases: not in (or not
 convertible to) the normal form; syntax_error: the original does not `compile()`;
-libcst_parse_error: libcst cannot parse it (e.g. Python 2 syntax); too_deeply_nested: nesting
+libcst_parse_error: libcst cannot parse it (e.g. Python 2 syntax) or does not print it back
+exactly (e.g. a lone carriage return); too_deeply_nested: nesting
 beyond what libcst can walk without RecursionError; augmentation_error: an unexpected exception
 (the detail names it) - a bug to report, never silent."""
 

@@ -19,7 +19,7 @@ from typing import Any
 import libcst as cst
 
 from codeboost_dagster.core.augmentation import reasons
-from codeboost_dagster.core.augmentation.sites import LocatedSites, SiteLocationError, locate_sites
+from codeboost_dagster.core.augmentation.sites import LocatedSites, SiteLocationError, SourceNotReproduced, locate_sites
 from codeboost_dagster.core.test_cases import InvalidTestCases, normalize_test_cases
 
 _FRAMES_PER_TREE_LEVEL = 4
@@ -106,6 +106,8 @@ def parse_snippet(code: str, test_cases: list[dict[str, Any]], max_code_chars: i
         raise Rejection(reasons.LIBCST_PARSE_ERROR, f"line {error.raw_line}: {error.message}") from None
     except RecursionError as error:
         raise Rejection(reasons.TOO_DEEPLY_NESTED, _describe(error)) from None
+    except SourceNotReproduced as error:
+        raise Rejection(reasons.LIBCST_PARSE_ERROR, str(error)) from None
     except SiteLocationError as error:
         raise Rejection(reasons.AUGMENTATION_ERROR, _describe(error)) from None
     return ParsedSnippet(code, test_cases, module, sites)

@@ -51,6 +51,10 @@ class SiteLocationError(RuntimeError):
     """The recording pass disagreed with the source; no offset of this snippet can be trusted."""
 
 
+class SourceNotReproduced(SiteLocationError):
+    """libcst's tree does not print back to the source (e.g. a lone carriage return): not our bug."""
+
+
 @dataclass(frozen=True, slots=True)
 class Site:
     """A node that mutation `kind` may change, where its changing text lies, and its ancestors."""
@@ -272,7 +276,7 @@ def locate_sites(module: cst.Module, source: str) -> LocatedSites:
     state = _LocatingState(module)
     module._codegen(state)
     if "".join(state.tokens) != source:
-        raise SiteLocationError("libcst did not reproduce the source exactly")
+        raise SourceNotReproduced("libcst did not reproduce the source exactly")
     by_kind: dict[str, list[Site]] = {}
     for pending in state.pending:
         by_kind.setdefault(pending.kind, []).append(_site(state, source, pending))
