@@ -1,8 +1,8 @@
 """End to end through the real UI stack: `dagster dev` (webserver + daemon) on a free loopback port
 with a temp DAGSTER_HOME; a dump dropped into the watched folder is picked up by the sensor, its
 run succeeds (seen through GraphQL), and headless Chromium renders our assets: the catalog, the
-lineage of the verl dataset back to the raw snippets, the ingested partition's metadata and plot,
-and the run. The screenshots are kept as test artifacts (the README shows them). Everything
+lineage of the verl dataset back to the raw snippets, the ingested partition's metadata and (after
+a click, over the DevTools protocol) its plot, and the run. The screenshots are kept as test artifacts (the README shows them). Everything
 started here is stopped by PID."""
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.chromium_page import chromium_page
 from tests.conftest import GOOD_PROGRAM, REPO
 from tests.dagster_graphql_client import TERMINAL_STATUSES, free_port, graphql, wait_for
 
@@ -29,11 +30,15 @@ CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic
 RUNS_QUERY = """query { runsOrError(filter: {pipelineName: "ingest_dump"}) {
   ... on Runs { results { runId status tags { key value } } } } }"""
 DUMP = "dropped.jsonl"
+PARTITION_EVENTS = f"assets/filtered_snippets?view=events&partition={DUMP}"
 SCREENSHOTS = {
     "ui-asset-lineage.png": "asset-groups",
     "ui-verl-dataset-lineage.png": "assets/verl_dataset?view=lineage&lineageScope=upstream&lineageDepth=8",
-    "ui-filtered-snippets-metadata.png": f"assets/filtered_snippets?view=events&partition={DUMP}",
+    "ui-filtered-snippets-metadata.png": PARTITION_EVENTS,
 }
+SHOW_PLOT = "[Show Markdown]"
+PLOT = 'img[src^="data:image/png"]'
+PLOT_SHOWN = f"document.querySelectorAll({json.dumps(PLOT)}).length > 0"
 pytestmark = pytest.mark.slow
 
 
@@ -103,3 +108,11 @@ def test_a_dropped_dump_is_ingested_by_the_sensor_and_the_ui_shows_the_assets(da
         subprocess.run([*common, f"--screenshot={ARTIFACTS / name}", f"http://127.0.0.1:{port}/{page}"],
                        capture_output=True, timeout=180, check=True)
         assert (ARTIFACTS / name).stat().st_size > 10_000
+
+    with chromium_page(chromium, CHROMIUM_FLAGS, tmp_path / "devtools-profile",
+                       f"http://127.0.0.1:{port}/{PARTITION_EVENTS}") as page:
+        page.wait_for_text(SHOW_PLOT)
+        page.click_text(SHOW_PLOT)
+        page.wait_until(PLOT_SHOWN)
+        page.screenshot(ARTIFACTS / "ui-filtered-snippets-plot.png")
+    assert (ARTIFACTS / "ui-filtered-snippets-plot.png").stat().st_size > 10_000
