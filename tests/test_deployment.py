@@ -1,7 +1,8 @@
 """The compose deployment (docker/), brought up as a user would with docker/up.sh, under its own
 project name, on a free loopback port, with a temp data folder: a dump partition is materialized
 through the webserver's GraphQL API, the run and its materializations are found in Postgres, and
-of two training runs submitted together only one runs at a time. Torn down with its volumes."""
+of two training runs submitted together only one runs at a time; the code server runs untrusted
+code in sandbox containers on the host's engine. Torn down with its volumes."""
 
 from __future__ import annotations
 
@@ -55,10 +56,14 @@ def deployment(tmp_path_factory):
         subprocess.run(["bash", str(REPO / "docker" / "down.sh"), "--volumes"], env=env, timeout=300)
 
 
+def _in_service(env: dict[str, str], service: str, command: str, stdin: str | None = None) -> str:
+    compose = f"source docker/compose.sh && compose exec -T {service} {command}"
+    return subprocess.run(["bash", "-c", compose], env=env, cwd=REPO, input=stdin, capture_output=True, text=True,
+                          check=True, timeout=120).stdout.strip()
+
+
 def _psql(env: dict[str, str], sql: str) -> str:
-    command = f'source docker/compose.sh && compose exec -T postgres psql -U dagster -d dagster -tAc "{sql}"'
-    return subprocess.run(["bash", "-c", command], env=env, cwd=REPO, capture_output=True, text=True,
-                          check=True, timeout=60).stdout.strip()
+    return _in_service(env, "postgres", f'psql -U dagster -d dagster -tAc "{sql}"')
 
 
 def test_a_partition_materialized_through_the_webserver_is_stored_in_postgres(deployment):
@@ -96,3 +101,19 @@ def test_two_training_runs_submitted_together_run_one_at_a_time(deployment):
     assert not seen_together
     assert second["startTime"] >= first["endTime"]
     assert {"key": "codeboost/training", "value": "grpo"} in first["tags"]
+
+
+SANDBOXED_PROGRAM = """
+from codeboost_dagster.core.sandbox import Program, open_sandbox
+from codeboost_dagster.core.settings import CodeBoostSettings
+
+with open_sandbox("docker", CodeBoostSettings().sandbox, 1) as sandbox:
+    [result] = sandbox.run_many([Program(code="print(6 * 7)\\nprint(1 / 0)\\n")])
+print(result.backend, result.status, result.error_type, repr(result.stdout))
+"""
+
+
+def test_the_code_server_runs_programs_in_sandbox_containers_on_the_hosts_engine(deployment):
+    _, _, env = deployment
+    output = _in_service(env, "code_server", "python -", stdin=SANDBOXED_PROGRAM)
+    assert output.splitlines()[-1] == "docker error ZeroDivisionError '42\\n'"
