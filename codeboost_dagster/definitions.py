@@ -3,8 +3,10 @@
 Paths default to `data/` under the working directory and follow environment variables, so the
 same definitions run on a laptop (local folders) and on a cluster (object storage URLs):
 CODEBOOST_DUMPS_DIR, CODEBOOST_STORAGE, CODEBOOST_TRAINING_FILES, CODEBOOST_MODEL_CACHE,
-CODEBOOST_SETTINGS_FILE, CODEBOOST_SANDBOX_BACKEND, and for training CODEBOOST_TRAINER (trl | verl),
-CODEBOOST_RAY_ADDRESS, CODEBOOST_VERL_PYTHON, CODEBOOST_TRAINER_DRY_RUN=1.
+CODEBOOST_SETTINGS_FILE, CODEBOOST_SANDBOX_BACKEND, CODEBOOST_DATA_RAY_ADDRESS (augmentation and
+execution on a Ray cluster: a GCS address, "auto", or "local" for a Ray started for the run), and
+for training CODEBOOST_TRAINER (trl | verl), CODEBOOST_RAY_ADDRESS, CODEBOOST_VERL_PYTHON,
+CODEBOOST_TRAINER_DRY_RUN=1.
 """
 
 from __future__ import annotations
@@ -27,9 +29,10 @@ from codeboost_dagster.automation import rebuild_training_data_sensor, with_auto
 from codeboost_dagster.jobs import curation_job, evaluation_job, ingest_dump_job, train_policy_job, training_data_job
 from codeboost_dagster.resources.dumps import DumpFolder
 from codeboost_dagster.resources.models import ModelCache
-from codeboost_dagster.resources.parquet_io import ParquetIOManagerFactory
+from codeboost_dagster.resources.ray_scale_out import RayScaleOut
 from codeboost_dagster.resources.sandbox import SandboxResource
 from codeboost_dagster.resources.settings import SettingsResource
+from codeboost_dagster.resources.streamed_parquet_io import StreamedParquetIOManagerFactory
 from codeboost_dagster.resources.trainer import GRPOTrainer
 from codeboost_dagster.resources.training_files import TrainingFiles
 from codeboost_dagster.schedules import recuration_schedule
@@ -39,8 +42,10 @@ from codeboost_dagster.sensors import curate_after_ingestion, new_dump_sensor
 def build_resources() -> dict:
     """Resources for the local default, following the CODEBOOST_* environment variables."""
     storage = os.environ.get("CODEBOOST_STORAGE", "data/storage")
+    data_ray = os.environ.get("CODEBOOST_DATA_RAY_ADDRESS") or None  # a GCS address, "auto", or "local"
     return {
-        "parquet_io_manager": ParquetIOManagerFactory(base_path=storage),
+        "scale_out": RayScaleOut(address=None if data_ray == "local" else data_ray, local_ray=data_ray == "local"),
+        "parquet_io_manager": StreamedParquetIOManagerFactory(base_path=storage),
         "training_files": TrainingFiles(base_path=os.environ.get("CODEBOOST_TRAINING_FILES", f"{storage}/training")),
         "models": ModelCache(cache_dir=os.environ.get("CODEBOOST_MODEL_CACHE", "data/models")),
         "dumps": DumpFolder(path=os.environ.get("CODEBOOST_DUMPS_DIR", "data/dumps")),

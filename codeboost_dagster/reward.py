@@ -6,6 +6,10 @@ re-executes every backward answer of the step in parallel through one sandbox. T
 (a JSON string written by the training_tasks asset) carries everything a re-run needs: masked
 code, stdin, limits and backend, so the re-run sees the same path, cwd and limits as the
 ground-truth run.
+
+On a Ray cluster (verl's reward workers, with CODEBOOST_REWARD_ON_RAY=1) the batch's re-runs go
+to the job's shared sandbox pools, one warm pool per node (core.scale_out), instead of a sandbox
+opened in each reward process; Ray is imported only then.
 """
 
 from __future__ import annotations
@@ -21,9 +25,10 @@ from codeboost_dagster.core.answers import last_block
 from codeboost_dagster.core.prompts import STDERR_TAG, STDOUT_TAG
 from codeboost_dagster.core.sandbox import ExecutionResult, Program, Sandbox, open_sandbox
 from codeboost_dagster.core.scoring import Score, combine, score_outputs
-from codeboost_dagster.core.settings import RewardSettings, SandboxLimits
+from codeboost_dagster.core.settings import RewardSettings, SandboxLimits, ScaleOutSettings
 
 BACKEND_ENV = "CODEBOOST_REWARD_SANDBOX"
+ON_RAY_ENV = "CODEBOOST_REWARD_ON_RAY"
 
 _sandboxes: dict[tuple[str, SandboxLimits], Sandbox] = {}
 _sandboxes_lock = threading.Lock()
@@ -38,6 +43,19 @@ def _shared_sandbox(backend: str, limits: SandboxLimits) -> Sandbox:
             atexit.register(sandbox.close)
             _sandboxes[key] = sandbox
         return _sandboxes[key]
+
+
+def _rerun(backend: str, limits: SandboxLimits, programs: list[Program]) -> list[ExecutionResult]:
+    """Results of the batch's re-runs: on the Ray job's pools when asked to, else on this process's sandbox."""
+    if os.environ.get(ON_RAY_ENV) == "1":
+        import ray
+
+        if ray.is_initialized():
+            from codeboost_dagster.core.scale_out import run_programs_on_pools, shared_pools
+
+            settings = ScaleOutSettings()
+            return run_programs_on_pools(programs, shared_pools(backend, limits, settings), settings)
+    return _shared_sandbox(backend, limits).run_many(programs)
 
 
 def _truth(ground_truth: str | dict) -> dict[str, Any]:
@@ -104,7 +122,7 @@ def compute_score_batch(
         else:
             pending.setdefault((_backend(truth), _limits(truth)), []).append((index, program))
     for (backend, limits), jobs in pending.items():
-        results = _shared_sandbox(backend, limits).run_many([program for _, program in jobs])
+        results = _rerun(backend, limits, [program for _, program in jobs])
         for (index, _), result in zip(jobs, results):
             scores[index] = score_backward_run(result, truths[index], weights)
     return [score.to_dict() for score in scores if score is not None]

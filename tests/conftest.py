@@ -4,6 +4,12 @@ from __future__ import annotations
 
 import json
 import os
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import dagster as dg
@@ -15,10 +21,12 @@ from codeboost_dagster.partitions import code_dumps
 from codeboost_dagster.resources.dumps import DumpFolder
 from codeboost_dagster.resources.models import ModelCache
 from codeboost_dagster.resources.parquet_io import ParquetIOManagerFactory
+from codeboost_dagster.resources.ray_scale_out import RayScaleOut
 from codeboost_dagster.resources.sandbox import SandboxResource
 from codeboost_dagster.resources.settings import SettingsResource
 from codeboost_dagster.resources.trainer import GRPOTrainer
 from codeboost_dagster.resources.training_files import TrainingFiles
+from tests.dagster_graphql_client import free_port
 
 DUMP = "sample.jsonl"
 REPO = Path(__file__).resolve().parents[1]
@@ -122,6 +130,7 @@ def make_resources(dumps_path: Path, storage_path: Path, model_cache: Path | Non
         "models": ModelCache(cache_dir=str(model_cache or storage_path / "models")),
         "trainer": GRPOTrainer(),
         "sandbox": SandboxResource(backend="forkserver"),
+        "scale_out": RayScaleOut(),
         "dumps": DumpFolder(path=str(dumps_path)),
         "settings": SettingsResource(),
     }
@@ -193,3 +202,71 @@ def _isolated_home(tmp_path_factory, monkeypatch):
     (home / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
     monkeypatch.setenv("DAGSTER_HOME", str(home))
     os.environ.setdefault("DAGSTER_DISABLE_TELEMETRY", "1")
+
+
+RAY_ENV = {"RAY_AUTH_MODE": "disabled", "RAY_USAGE_STATS_ENABLED": "0"}
+
+
+@dataclass(frozen=True)
+class RayHead:
+    """A running local Ray head: its dashboard URL (job submission) and GCS address (ray.init)."""
+
+    dashboard: str
+    address: str
+    temp_dir: str
+
+
+@pytest.fixture(scope="session")
+def ray_cluster():
+    """A Ray head on loopback with 2 CPUs and its own temp dir, shared by the session; stopped by PID."""
+    pytest.importorskip("ray.job_submission")
+    from ray.job_submission import JobSubmissionClient
+
+    temp_dir = tempfile.mkdtemp(prefix="ray", dir="/tmp")
+    dashboard, gcs = free_port(), free_port()
+    command = [str(Path(sys.executable).parent / "ray"), "start", "--head", "--block", "--node-ip-address=127.0.0.1",
+               f"--port={gcs}", "--dashboard-host=127.0.0.1", f"--dashboard-port={dashboard}", "--num-cpus=2",
+               "--include-dashboard=true", f"--temp-dir={temp_dir}", "--disable-usage-stats"]
+    head = subprocess.Popen(command, env={**os.environ, **RAY_ENV, "RAY_TMPDIR": temp_dir}, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL, start_new_session=True)
+    address = f"http://127.0.0.1:{dashboard}"
+    deadline = time.monotonic() + 120
+    while True:
+        try:
+            JobSubmissionClient(address).list_jobs()
+            break
+        except Exception:
+            if time.monotonic() > deadline or head.poll() is not None:
+                os.killpg(head.pid, signal.SIGKILL)
+                pytest.fail("the local Ray head did not come up")
+            time.sleep(1)
+    yield RayHead(address, f"127.0.0.1:{gcs}", temp_dir)
+    head.send_signal(signal.SIGTERM)
+    try:
+        head.wait(timeout=30)
+    finally:
+        try:
+            os.killpg(head.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+
+
+@pytest.fixture(scope="module")
+def ray_head(ray_cluster) -> str:
+    """The shared local Ray head's dashboard address (what job submission and dagster-ray use)."""
+    return ray_cluster.dashboard
+
+
+@pytest.fixture(scope="module")
+def ray_driver(ray_cluster):
+    """This test process connected to the shared local Ray head as a driver; disconnected after the module."""
+    import ray
+
+    with pytest.MonkeyPatch.context() as patch:
+        for name, value in RAY_ENV.items():
+            patch.setenv(name, value)
+        ray.init(address=ray_cluster.address, namespace="codeboost-tests", log_to_driver=False)
+        try:
+            yield ray_cluster
+        finally:
+            ray.shutdown()

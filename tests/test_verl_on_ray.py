@@ -6,16 +6,13 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
 import dagster as dg
 import pandas as pd
-import pytest
 
 from codeboost_dagster.definitions import defs
 from codeboost_dagster.resources.trainer import GRPOTrainer
@@ -25,51 +22,6 @@ from tests.conftest import make_resources
 
 BIN = Path(sys.executable).parent
 MAX_SCORE = 0.775
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-def _ray_env(temp_dir: str) -> dict[str, str]:
-    return {**os.environ, "RAY_TMPDIR": temp_dir, "RAY_AUTH_MODE": "disabled", "RAY_USAGE_STATS_ENABLED": "0"}
-
-
-@pytest.fixture(scope="module")
-def ray_head():
-    """A Ray head on loopback with 2 CPUs; yields its dashboard address; stopped by PID."""
-    pytest.importorskip("ray.job_submission")
-    from ray.job_submission import JobSubmissionClient
-
-    temp_dir = tempfile.mkdtemp(prefix="ray", dir="/tmp")
-    dashboard = _free_port()
-    command = [str(BIN / "ray"), "start", "--head", "--block", "--node-ip-address=127.0.0.1", f"--port={_free_port()}",
-               "--dashboard-host=127.0.0.1", f"--dashboard-port={dashboard}", "--num-cpus=2", "--include-dashboard=true",
-               f"--temp-dir={temp_dir}", "--disable-usage-stats"]
-    head = subprocess.Popen(command, env=_ray_env(temp_dir), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                            start_new_session=True)
-    address = f"http://127.0.0.1:{dashboard}"
-    deadline = time.monotonic() + 120
-    while True:
-        try:
-            JobSubmissionClient(address).list_jobs()
-            break
-        except Exception:
-            if time.monotonic() > deadline or head.poll() is not None:
-                os.killpg(head.pid, signal.SIGKILL)
-                pytest.fail("the local Ray head did not come up")
-            time.sleep(1)
-    yield address
-    head.send_signal(signal.SIGTERM)
-    try:
-        head.wait(timeout=30)
-    finally:
-        try:
-            os.killpg(head.pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
 
 
 def _trainer(ray_head: str, verl_python: str) -> GRPOTrainer:

@@ -160,6 +160,30 @@ class EvaluationSettings:
 
 
 @dataclass(frozen=True)
+class ScaleOutSettings:
+    """Augmentation, execution and batch-reward re-runs on a Ray cluster (used only when
+    a Ray address or a local Ray is configured). Batches are cut from the input in order; each
+    node holds one pool of warm sandbox slots; a batch that fails is retried, then accounted for."""
+
+    execution_batch_rows: int = 128  # variants per execution batch
+    augmentation_batch_rows: int = 256  # snippets per augmentation task
+    reward_batch_programs: int = 32  # backward re-runs per pool call in compute_score_batch
+    slots_per_pool: int = 0  # sandbox slots of each node's pool; 0 = one per CPU of the node
+    cpus_per_slot: float = 1.0  # CPUs a pool reserves per slot for execution_records
+    reward_cpus_per_slot: float = 0.0  # the reward's pools run beside verl's workers on CPUs training already holds
+    batches_per_pool: int = 2  # batches a pool runs at once, so its slots stay busy through a batch's tail
+    queued_batches_per_pool: int = 1  # batches waiting at each pool, so none idles between batches
+    augmentation_tasks_per_cpu: int = 2  # augmentation tasks in flight per cluster CPU
+    batch_retries: int = 1  # a failed batch is retried this often, then recorded as lost (sandbox_error rows)
+    pool_restarts: int = 4  # times Ray restarts a pool whose worker died
+    pool_start_timeout_s: float = 300.0  # a pool that cannot start (no free CPUs, no sandbox) fails the stage
+    progress_interval_s: float = 5.0  # finished batches reported to the run's log and metadata at most this often
+    sink_row_group_rows: int = 8192  # rows per Parquet row group of a streamed output (bounds the writer's memory)
+    summary_sample_rows: int = 100_000  # wall times kept (reservoir) for the histogram of a streamed run
+    namespace: str = "codeboost"  # Ray namespace of the named per-node pools
+
+
+@dataclass(frozen=True)
 class CodeBoostSettings:
     """The one config object: a section per pipeline stage."""
 
@@ -174,6 +198,7 @@ class CodeBoostSettings:
     grpo: GRPOSettings = field(default_factory=GRPOSettings)
     local_training: LocalTrainingSettings = field(default_factory=LocalTrainingSettings)
     evaluation: EvaluationSettings = field(default_factory=EvaluationSettings)
+    scale_out: ScaleOutSettings = field(default_factory=ScaleOutSettings)
 
     def with_overrides(self, overrides: Mapping[str, Mapping[str, Any]]) -> CodeBoostSettings:
         """Return a copy with `{section: {field: value}}` applied; unknown names are an error."""

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from dagster import ConfigurableResource
 
 from codeboost_dagster.core.sandbox import Sandbox, open_sandbox
-from codeboost_dagster.core.settings import SandboxLimits
+from codeboost_dagster.core.settings import SandboxLimits, ScaleOutSettings
 
 
 class SandboxResource(ConfigurableResource):
@@ -15,7 +17,15 @@ class SandboxResource(ConfigurableResource):
     concurrency: int | None = None
     docker_image: str = "codeboost-sandbox:latest"
 
+    def _options(self) -> dict[str, Any]:
+        return {"image": self.docker_image} if self.backend == "docker" else {}
+
     def open(self, limits: SandboxLimits) -> Sandbox:
         """Start the configured backend with the method's limits."""
-        options = {"image": self.docker_image} if self.backend == "docker" else {}
-        return open_sandbox(self.backend, limits, self.concurrency, **options)
+        return open_sandbox(self.backend, limits, self.concurrency, **self._options())
+
+    def pools(self, limits: SandboxLimits, settings: ScaleOutSettings):
+        """The same backend as one warm pool per node of the connected Ray cluster (`SandboxPools`)."""
+        from codeboost_dagster.core.scale_out import SandboxPools
+
+        return SandboxPools(self.backend, limits, settings, self._options())

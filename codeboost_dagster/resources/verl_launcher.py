@@ -15,6 +15,7 @@ from dagster import AssetExecutionContext
 from codeboost_dagster.core.settings import CodeBoostSettings
 from codeboost_dagster.core.trl_training import TrainingRun
 from codeboost_dagster.core.verl_config import verl_command, verl_overrides
+from codeboost_dagster.reward import ON_RAY_ENV
 from codeboost_dagster.resources.trainer import GRPOTrainer
 
 VERL_METRIC_NAMES = {
@@ -56,7 +57,9 @@ def run_verl_job(
     context.log.info(f"submitting to Ray at {trainer.ray_address}: {entrypoint}")
     client = PipesRayJobClient(address=trainer.ray_address, poll_interval=1.0)
     started = time.perf_counter()
-    invocation = client.run(context=context, submit_job_params={"entrypoint": entrypoint})
+    # The reward's backward re-runs use the job's per-node sandbox pools (core.scale_out).
+    job = {"entrypoint": entrypoint, "runtime_env": {"env_vars": {ON_RAY_ENV: "1"}}}
+    invocation = client.run(context=context, submit_job_params=job)
     seconds = time.perf_counter() - started
     messages = [message for message in invocation.get_custom_messages() if isinstance(message, dict)]
     preflight = next((message for message in messages if message.get("kind") == "preflight"), None)

@@ -1,0 +1,115 @@
+"""`augmented_variants` on Ray: snippets stream in batches to Ray tasks that run the augmentation
+core (`augment_snippets`, one worker per task), and both tables stream back, in input order,
+into Parquet files. Each snippet's variants depend only on its row and the settings, so the rows
+are the ones the local path makes. A batch that failed on Ray after its retries keeps every
+original and drops each attempted variant with reason `augmentation_error`, saying why.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable
+from pathlib import Path
+
+import pandas as pd
+import pyarrow as pa
+
+from codeboost_dagster.core.augmentation import AUGMENTATION_REPORT, AUGMENTED_VARIANTS, augment_snippets
+from codeboost_dagster.core.augmentation.reasons import AUGMENTATION_ERROR
+from codeboost_dagster.core.augmentation.snippet import DropRow, augment_snippet
+from codeboost_dagster.core.augmentation.tables import dropped_frame, variants_frame
+from codeboost_dagster.core.scale_out.batch_runner import BatchReport, run_batches
+from codeboost_dagster.core.scale_out.execution import StreamedStage
+from codeboost_dagster.core.scale_out.tables import ParquetSink, TableSource, source_batches, source_rows
+from codeboost_dagster.core.settings import AugmentationSettings, ScaleOutSettings
+
+AugmentedBatch = tuple[pa.Table, pa.Table]
+"""(kept variants, dropped attempts) of one batch, as AUGMENTED_VARIANTS / AUGMENTATION_REPORT tables."""
+
+BatchDone = Callable[[pd.DataFrame, AugmentedBatch, BatchReport], None]
+"""Called as on_batch(snippets of the batch, its two tables, report) when a batch is written."""
+
+
+def _tables(variants: pd.DataFrame, dropped: pd.DataFrame) -> AugmentedBatch:
+    return (
+        pa.Table.from_pandas(variants, schema=AUGMENTED_VARIANTS, preserve_index=False),
+        pa.Table.from_pandas(dropped, schema=AUGMENTATION_REPORT, preserve_index=False),
+    )
+
+
+def augment_batch(snippets: pd.DataFrame, settings: AugmentationSettings, max_code_chars: int | None) -> AugmentedBatch:
+    """One Ray task's work: the local core on one batch, in the task's own process."""
+    result = augment_snippets(snippets, settings, workers=1, max_code_chars=max_code_chars)
+    return _tables(result.variants, result.dropped)
+
+
+def lost_augmentation(snippets: pd.DataFrame, settings: AugmentationSettings, detail: str) -> AugmentedBatch:
+    """Every original kept (built as the core builds it, with nothing attempted: a limit of 0
+    characters rejects the snippet before any parsing) and every attempted variant dropped."""
+    nothing_attempted = dataclasses.replace(settings, variants_per_snippet=0)
+    originals, dropped = [], []
+    for snippet_id, code, cases in zip(snippets["snippet_id"], snippets["code"], snippets["test_cases"], strict=True):
+        originals += augment_snippet(snippet_id, code, cases, nothing_attempted, max_code_chars=0).variants
+        attempts = range(1, settings.variants_per_snippet + 1)
+        dropped += [DropRow(snippet_id, index, AUGMENTATION_ERROR, detail) for index in attempts]
+    return _tables(variants_frame(originals), dropped_frame(dropped))
+
+
+class _AugmentationTasks:
+    """A `Dispatcher` that starts one Ray task (one CPU) per batch."""
+
+    def __init__(self, settings: AugmentationSettings, max_code_chars: int | None) -> None:
+        import ray
+
+        self._task = ray.remote(augment_batch).options(num_cpus=1, max_retries=0)
+        self._settings = ray.put(settings)
+        self._max_code_chars = max_code_chars
+
+    def submit(self, batch: pd.DataFrame):
+        """Start one batch."""
+        return self._task.remote(batch, self._settings, self._max_code_chars)
+
+    def done(self, ref: object, failed: bool) -> None:
+        """Tasks hold no place to free; Ray schedules a retried task on any live worker."""
+
+
+def cluster_cpus() -> int:
+    """CPUs of the connected Ray cluster (at least 1)."""
+    import ray
+
+    return max(1, int(ray.cluster_resources().get("CPU", 1)))
+
+
+def augment_on_ray(
+    snippets: TableSource,
+    out_dir: Path,
+    augmentation: AugmentationSettings,
+    settings: ScaleOutSettings,
+    max_code_chars: int | None = None,
+    on_batch: BatchDone | None = None,
+) -> StreamedStage:
+    """Augment every snippet on the cluster; outputs: (variants file, dropped file) under `out_dir`."""
+    batches = retried = lost = 0
+    columns = ["snippet_id", "code", "test_cases"]
+    row_group = settings.sink_row_group_rows
+    with (
+        ParquetSink(out_dir / "augmented_variants.parquet", AUGMENTED_VARIANTS, row_group) as variants_sink,
+        ParquetSink(out_dir / "augmentation_report.parquet", AUGMENTATION_REPORT, row_group) as dropped_sink,
+    ):
+        finished = run_batches(
+            (batch[columns] for batch in source_batches(snippets, settings.augmentation_batch_rows)),
+            _AugmentationTasks(augmentation, max_code_chars),
+            lambda batch, detail: lost_augmentation(batch, augmentation, detail),
+            window=cluster_cpus() * settings.augmentation_tasks_per_cpu,
+            retries=settings.batch_retries,
+            rows=len,
+            rows_total=source_rows(snippets),
+        )
+        for batch, tables, report in finished:
+            variants_sink.write(tables[0])
+            dropped_sink.write(tables[1])
+            batches, retried, lost = batches + 1, retried + (report.attempts > 1), lost + (report.lost is not None)
+            if on_batch is not None:
+                on_batch(batch, tables, report)
+        outputs = (variants_sink.close(), dropped_sink.close())
+    return StreamedStage(outputs, batches, retried, lost)

@@ -1,0 +1,181 @@
+"""One warm sandbox pool per Ray node: an actor that opens the configured sandbox backend with
+a slot per CPU of its node and runs whole batches on it, exactly as the local path does
+(`plan_runs` + `execute_runs` on an open `Sandbox`), so records are the same wherever they run.
+
+Untrusted code runs only inside the sandbox the actor opens, never in the actor or the driver.
+Ray restarts a pool whose worker process died (`pool_restarts`); the batch it was running fails
+on the driver, which waits for the restart and submits it again (see batch_runner). Ray is
+imported only when pools start.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Sequence
+from typing import Any
+
+import pandas as pd
+import pyarrow as pa
+
+from codeboost_dagster.core.execution import execute_runs, plan_runs
+from codeboost_dagster.core.sandbox import ExecutionResult, Program, open_sandbox
+from codeboost_dagster.core.schemas import EXECUTION_RECORDS
+from codeboost_dagster.core.settings import SandboxLimits, ScaleOutSettings
+
+RESTART_POLL_S = 0.5
+"""How often the driver asks a failed pool whether Ray has restarted it."""
+
+
+class SandboxPool:
+    """The actor's body: an open sandbox with `slots` warm servers on this node."""
+
+    def __init__(self, backend: str, limits: SandboxLimits, slots: int, backend_options: dict[str, Any]) -> None:
+        self.backend = backend
+        self.sandbox = open_sandbox(backend, limits, slots, **backend_options)
+
+    def ready(self) -> int:
+        """The worker's process id, once its sandbox servers are up."""
+        return os.getpid()
+
+    def execute(self, variants: pd.DataFrame) -> pa.Table:
+        """EXECUTION_RECORDS rows of every (variant, test case) of one batch, in plan order."""
+        records = execute_runs(plan_runs(variants), self.sandbox, self.backend)
+        return pa.Table.from_pandas(records, schema=EXECUTION_RECORDS, preserve_index=False)
+
+    def run_programs(self, programs: Sequence[Program]) -> list[ExecutionResult]:
+        """Results of `programs` in order (the batch reward's backward re-runs)."""
+        return self.sandbox.run_many(programs)
+
+    def close(self) -> None:
+        """Stop the sandbox servers before the actor goes away."""
+        self.sandbox.close()
+
+
+def _cpu_nodes() -> list[tuple[str, int]]:
+    import ray
+
+    nodes = [(node["NodeID"], int(node["Resources"].get("CPU", 0))) for node in ray.nodes() if node["Alive"]]
+    return [(node_id, cpus) for node_id, cpus in nodes if cpus >= 1]
+
+
+class SandboxPools:
+    """A `SandboxPool` actor pinned to every alive node with CPUs; batches go to the least loaded.
+
+    `name`: give the actors stable names (per node, in `settings.namespace`) so every process of a
+    Ray job (e.g. verl's reward workers) shares the same pools instead of opening its own.
+    `cpus_per_slot`: CPUs reserved per slot (default `settings.cpus_per_slot`; 0 reserves none).
+    """
+
+    def __init__(
+        self,
+        backend: str,
+        limits: SandboxLimits,
+        settings: ScaleOutSettings,
+        backend_options: dict[str, Any] | None = None,
+        name: str | None = None,
+        cpus_per_slot: float | None = None,
+    ) -> None:
+        import ray
+        from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
+
+        self.backend, self.settings = backend, settings
+        actor_class = ray.remote(SandboxPool)
+        self.actors: list[Any] = []
+        self.slots: list[int] = []
+        for node_id, cpus in _cpu_nodes():
+            slots = settings.slots_per_pool or cpus
+            options: dict[str, Any] = {
+                "num_cpus": min(slots * (settings.cpus_per_slot if cpus_per_slot is None else cpus_per_slot), cpus),
+                "max_restarts": settings.pool_restarts,
+                "max_task_retries": 0,
+                "max_concurrency": settings.batches_per_pool + 1,  # one thread left for ready()/close()
+                "scheduling_strategy": NodeAffinitySchedulingStrategy(node_id, soft=False),
+            }
+            if name is not None:
+                options.update(name=f"{name}-{node_id[:16]}", namespace=settings.namespace, get_if_exists=True)
+            self.actors.append(actor_class.options(**options).remote(backend, limits, slots, backend_options or {}))
+            self.slots.append(slots)
+        if not self.actors:
+            raise RuntimeError("the Ray cluster has no alive node with a CPU")
+        self._loads = [0] * len(self.actors)
+        self._owner: dict[Any, int] = {}
+        self._dead: set[int] = set()
+        ray.get([actor.ready.remote() for actor in self.actors], timeout=settings.pool_start_timeout_s)
+
+    @property
+    def window(self) -> int:
+        """Batches the driver keeps open: every pool busy with `batches_per_pool`, plus a queue."""
+        return len(self.actors) * (self.settings.batches_per_pool + self.settings.queued_batches_per_pool)
+
+    def pids(self) -> list[int]:
+        """Process id of every pool's worker (for operators, and for the tests that kill one)."""
+        import ray
+
+        return ray.get([actor.ready.remote() for actor in self.actors])
+
+    def submit(self, method: str, payload: Any) -> Any:
+        """Call `method(payload)` on the least loaded live pool (load per slot); returns the ObjectRef."""
+        live = [index for index in range(len(self.actors)) if index not in self._dead]
+        if not live:
+            raise RuntimeError("every sandbox pool on the Ray cluster died and could not be restarted")
+        index = min(live, key=lambda i: (self._loads[i] / self.slots[i], i))
+        ref = getattr(self.actors[index], method).remote(payload)
+        self._loads[index] += 1
+        self._owner[ref] = index
+        return ref
+
+    def done(self, ref: Any, failed: bool) -> None:
+        """A submitted call finished: its pool has room again. After a failure, wait until Ray
+        has restarted the pool, so a retried batch does not land on a worker that is gone."""
+        index = self._owner.pop(ref)
+        self._loads[index] -= 1
+        if failed and not self._wait_until_ready(index):
+            self._dead.add(index)
+
+    def _wait_until_ready(self, index: int) -> bool:
+        import ray
+
+        deadline = time.monotonic() + self.settings.pool_start_timeout_s
+        while time.monotonic() < deadline:
+            try:
+                ray.get(self.actors[index].ready.remote(), timeout=max(0.0, deadline - time.monotonic()))
+                return True
+            except ray.exceptions.ActorDiedError:  # no restart left, or its node left the cluster
+                return False
+            except ray.exceptions.RayError:  # restarting (ActorUnavailableError) or slow to answer
+                time.sleep(RESTART_POLL_S)
+        return False
+
+    def close(self) -> None:
+        """Stop every pool's sandbox and its actor."""
+        import ray
+
+        for actor in self.actors:
+            try:
+                ray.get(actor.close.remote(), timeout=self.settings.pool_start_timeout_s)
+            except ray.exceptions.RayError:
+                pass  # already gone: nothing left to stop
+            ray.kill(actor, no_restart=True)
+        self.actors = []
+
+    def __enter__(self) -> SandboxPools:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+
+class PoolMethod:
+    """A `Dispatcher` (see batch_runner) that sends each batch to `method` of the least loaded pool."""
+
+    def __init__(self, pools: SandboxPools, method: str) -> None:
+        self.pools, self.method = pools, method
+
+    def submit(self, batch: Any) -> Any:
+        """Start one batch."""
+        return self.pools.submit(self.method, batch)
+
+    def done(self, ref: Any, failed: bool) -> None:
+        """Free the batch's place (and wait for a restart after a failure)."""
+        self.pools.done(ref, failed)

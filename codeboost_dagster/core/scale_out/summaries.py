@@ -1,0 +1,75 @@
+"""Running summaries of a streamed stage, updated batch by batch in bounded memory, for the
+metadata the assets attach (counts, a sample of wall times, the slowest runs, conservation)."""
+
+from __future__ import annotations
+
+import heapq
+import random
+from array import array
+from collections import Counter
+from dataclasses import dataclass, field
+
+import pandas as pd
+import pyarrow as pa
+
+from codeboost_dagster.core.execution import plan_runs
+
+SLOWEST_COLUMNS = ["program_id", "variant_id", "status", "wall_ms", "cpu_ms"]
+
+
+@dataclass
+class ExecutionTally:
+    """Execution records seen so far: counts by status and error type, a reservoir of wall times,
+    the slowest runs, and batches whose records do not match their planned runs."""
+
+    sample_rows: int
+    slowest_kept: int
+    seed: int = 0
+    planned: int = 0
+    records: int = 0
+    by_status: Counter = field(default_factory=Counter)
+    by_error_type: Counter = field(default_factory=Counter)
+    python_versions: set[str] = field(default_factory=set)
+    wall_ms_sample: array = field(default_factory=lambda: array("d"))
+    mismatched_batches: list[int] = field(default_factory=list)
+    _slowest: list[tuple[float, int, tuple]] = field(default_factory=list)
+    _seen: int = 0
+    _rng: random.Random = field(init=False)
+
+    def __post_init__(self) -> None:
+        self._rng = random.Random(self.seed)
+
+    def add(self, index: int, variants: pd.DataFrame, records: pa.Table) -> None:
+        """Count one batch: its planned run ids must be exactly the program ids of its records."""
+        planned = [run.program_id for run in plan_runs(variants)]
+        ids = records.column("program_id").to_pylist()
+        if len(ids) != len(planned) or set(ids) != set(planned):
+            self.mismatched_batches.append(index)
+        self.planned += len(planned)
+        self.records += len(ids)
+        self.by_status.update(records.column("status").to_pylist())
+        self.by_error_type.update(value for value in records.column("error_type").to_pylist() if value is not None)
+        self.python_versions.update(value for value in records.column("python_version").to_pylist() if value)
+        for row in records.select(SLOWEST_COLUMNS).to_pylist():
+            self._keep_wall_time(row["wall_ms"])
+            entry = (row["wall_ms"], self.records, tuple(row[name] for name in SLOWEST_COLUMNS))
+            if len(self._slowest) < self.slowest_kept:
+                heapq.heappush(self._slowest, entry)
+            else:
+                heapq.heappushpop(self._slowest, entry)
+
+    def _keep_wall_time(self, wall_ms: float) -> None:
+        """Reservoir sampling (algorithm R): every wall time seen is kept with equal probability."""
+        self._seen += 1
+        if len(self.wall_ms_sample) < self.sample_rows:
+            self.wall_ms_sample.append(wall_ms)
+            return
+        slot = self._rng.randrange(self._seen)
+        if slot < self.sample_rows:
+            self.wall_ms_sample[slot] = wall_ms
+
+    def slowest(self) -> pd.DataFrame:
+        """The slowest runs seen, slowest first."""
+        rows = [values for _, _, values in sorted(self._slowest, reverse=True)]
+        return pd.DataFrame(rows, columns=SLOWEST_COLUMNS)
+

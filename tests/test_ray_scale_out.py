@@ -1,0 +1,164 @@
+"""Scale-out of the data stages on a real local Ray head (2 CPUs, loopback, own temp dir):
+the Ray path gives the local path's records, and a killed pool worker loses no row."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+from dataclasses import replace
+
+import pandas as pd
+import pyarrow as pa
+import pytest
+
+from codeboost_dagster.core.augmentation import augment_snippets
+from codeboost_dagster.core.execution import execute_runs, plan_runs
+from codeboost_dagster.core.sandbox import open_sandbox
+from codeboost_dagster.core.scale_out import SandboxPools, augment_on_ray, execute_on_ray
+from codeboost_dagster.core.schemas import EXECUTION_RECORDS
+from codeboost_dagster.core.settings import AugmentationSettings, SandboxLimits, ScaleOutSettings
+from tests.conftest import GOOD_PROGRAM
+
+pytest.importorskip("ray")
+
+LIMITS = SandboxLimits(wall_time_s=1.0, cpu_time_s=1.0)
+SETTINGS = ScaleOutSettings(execution_batch_rows=4, augmentation_batch_rows=5)
+TIMED = ["started_at", "finished_at", "wall_ms", "cpu_ms"]
+
+
+def _variant(index: int, code: str, cases: list | None = None) -> dict:
+    return {"variant_id": f"v{index:03d}", "snippet_id": f"s{index:03d}", "variant_index": 0, "kind": "original",
+            "mutations": "[]", "code": code, "test_cases": json.dumps(cases or [])}
+
+
+def _mixed_variants() -> pd.DataFrame:
+    """Every status the local path gives: ok, errors, stdin and call cases, a timeout, an unrunnable case."""
+    rows = []
+    for index in range(18):
+        rows.append(_variant(index, f"value = {index}\nprint(value * 3)\nprint(1 / (value % 4))\n"))
+    rows.append(_variant(20, "import sys\nprint(sys.stdin.read().upper())\n", [{"kind": "stdin", "stdin": "abc\n"}]))
+    rows.append(_variant(21, "def f(x):\n    return x[0]\n", [{"kind": "call", "func_name": "f", "args": [[7]], "kwargs": {}},
+                                                              {"kind": "call", "func_name": "f", "args": [[]], "kwargs": {}}]))
+    rows.append(_variant(22, "while True:\n    pass\n"))
+    rows.append(_variant(23, "print(1)\n", [{"kind": "mystery"}]))
+    return pd.DataFrame(rows)
+
+
+def _slow_variants(count: int) -> pd.DataFrame:
+    return pd.DataFrame([_variant(i, f"import time\ntime.sleep(0.15)\nprint({i})\n") for i in range(count)])
+
+
+def _local_records(variants: pd.DataFrame) -> pd.DataFrame:
+    with open_sandbox("forkserver", LIMITS, 2) as sandbox:
+        records = execute_runs(plan_runs(variants), sandbox, "forkserver")
+    return pa.Table.from_pandas(records, schema=EXECUTION_RECORDS, preserve_index=False).to_pandas()
+
+
+def _untimed(records: pd.DataFrame) -> pd.DataFrame:
+    return records.drop(columns=TIMED).reset_index(drop=True)
+
+
+def _on_ray(variants, tmp_path, settings=SETTINGS, on_batch=None, pools_hook=None):
+    with SandboxPools("forkserver", LIMITS, settings) as pools:
+        callback = on_batch(pools) if on_batch else None
+        stage = execute_on_ray(variants, tmp_path / "records.parquet", pools, settings, callback)
+    return stage, stage.outputs[0].read()
+
+
+def test_execution_on_ray_gives_the_local_records(ray_driver, tmp_path):
+    variants = _mixed_variants()
+    local = _local_records(variants)
+    stage, records = _on_ray(variants, tmp_path)
+    assert stage.batches == 6 and stage.retried_batches == stage.lost_batches == 0
+    assert set(local["status"]) >= {"ok", "error", "timeout", "sandbox_error"}
+    pd.testing.assert_frame_equal(_untimed(records), _untimed(local))
+
+
+def _kill_once(kill):
+    """An on_batch callback factory that kills the pool's worker after the first written batch."""
+
+    def factory(pools):
+        def on_batch(batch, table, report):
+            if report.index == 0:
+                kill(pools)
+
+        return on_batch
+
+    return factory
+
+
+def _sigkill_worker(pools):
+    os.kill(pools.pids()[0], signal.SIGKILL)
+
+
+def _ray_kill_actor(pools):
+    import ray
+
+    ray.kill(pools.actors[0], no_restart=False)
+
+
+@pytest.mark.parametrize("kill", [_sigkill_worker, _ray_kill_actor], ids=["worker-pid-killed", "actor-ray-killed"])
+def test_a_killed_pool_is_restarted_and_its_batches_retried(ray_driver, tmp_path, kill):
+    variants = _slow_variants(24)
+    stage, records = _on_ray(variants, tmp_path, on_batch=_kill_once(kill))
+    assert stage.retried_batches >= 1 and stage.lost_batches == 0
+    assert len(records) == len(variants) and set(records["status"]) == {"ok"}
+    pd.testing.assert_frame_equal(_untimed(records), _untimed(_local_records(variants)))
+
+
+def test_a_batch_that_fails_past_its_retries_becomes_sandbox_error_rows(ray_driver, tmp_path):
+    variants = _slow_variants(24)
+    stage, records = _on_ray(variants, tmp_path, replace(SETTINGS, batch_retries=0), on_batch=_kill_once(_sigkill_worker))
+    lost = records[records["status"] == "sandbox_error"]
+    assert stage.lost_batches >= 1 and len(lost) == SETTINGS.execution_batch_rows * stage.lost_batches
+    assert lost["detail"].str.contains("failed 1 times on Ray").all()
+    assert (lost["code"] != "").all()
+    assert records["program_id"].tolist() == [run.program_id for run in plan_runs(variants)]
+
+
+def _snippets(count: int) -> pd.DataFrame:
+    rows = []
+    for index in range(count):
+        code = GOOD_PROGRAM.replace("[1, 2, 3, 4]", f"[{index}, {index + 1}, 3]")
+        cases = json.dumps([{"kind": "stdin", "stdin": f"{index} 5\n"}]) if index % 2 else "[]"
+        rows.append({"snippet_id": f"s{index:03d}", "code": code, "test_cases": cases})
+    rows.append({"snippet_id": "broken", "code": "def f(:\n", "test_cases": "[]"})
+    return pd.DataFrame(rows)
+
+
+def test_augmentation_on_ray_gives_the_local_tables(ray_driver, tmp_path):
+    snippets, settings = _snippets(14), AugmentationSettings(p=0.3, variants_per_snippet=3)
+    local = augment_snippets(snippets, settings, workers=1)
+    stage = augment_on_ray(snippets, tmp_path, settings, SETTINGS)
+    variants, dropped = (output.read() for output in stage.outputs)
+    assert stage.batches == 3 and stage.lost_batches == 0
+    pd.testing.assert_frame_equal(variants, local.variants)
+    pd.testing.assert_frame_equal(dropped, local.dropped)
+
+
+def test_the_batch_reward_reruns_backward_answers_on_the_ray_pools(ray_driver, monkeypatch):
+    import ray
+
+    from codeboost_dagster.core.sandbox import Program
+    from codeboost_dagster.core.scale_out import close_shared_pools
+    from codeboost_dagster.reward import ON_RAY_ENV, compute_score_batch
+    from tests.test_reward import CODE, LIMITS as REWARD_LIMITS, _answer, _backward_truth, _forward_truth
+
+    with open_sandbox("forkserver", REWARD_LIMITS, concurrency=1) as sandbox:
+        run = sandbox.run(Program(CODE))
+    answers = ["    total = 10 // x\n", "    total = 10 * x\n", "    total = x // 0\n", "    total = x.missing\n"]
+    completions = [_answer("answer_MASKED_LINE_0", answer) for answer in answers] * 5 + ["no block"]
+    completions.append(_answer("answer_stdout", run.stdout) + _answer("answer_stderr", run.stderr))
+    truths = [_backward_truth(run)] * (len(completions) - 1) + [_forward_truth(run)]
+    sources = ["codeboost"] * len(completions)
+    local = compute_score_batch(sources, completions, truths)
+    monkeypatch.setenv(ON_RAY_ENV, "1")
+    try:
+        on_ray = compute_score_batch(sources, completions, truths)
+        named = [actor["name"] for actor in ray.util.list_named_actors(all_namespaces=True)]
+        assert any(name.startswith("sandbox-") for name in named)
+    finally:
+        close_shared_pools()
+    assert on_ray == local
+    assert local[0]["score"] == pytest.approx(0.775) and local[1]["score"] < 0.775
