@@ -8,8 +8,6 @@ handles, so the run's memory does not grow with the dump.
 """
 
 import difflib
-import json
-from collections import Counter
 
 import pandas as pd
 from dagster import (
@@ -26,13 +24,8 @@ from dagster import (
 
 from codeboost_dagster.assets.metadata import counts_table, preview, progress_logger
 from codeboost_dagster.assets.ray_progress import batch_progress
-from codeboost_dagster.core.augmentation import (
-    AUGMENTED_VARIANTS,
-    AugmentationResult,
-    accounting_problems,
-    augment_snippets,
-)
-from codeboost_dagster.core.scale_out import ParquetFile, TableSource, augment_on_ray
+from codeboost_dagster.core.augmentation import AUGMENTED_VARIANTS, accounting_problems, augment_snippets, mutation_counts
+from codeboost_dagster.core.scale_out import AugmentationTally, ParquetFile, TableSource, augment_on_ray
 from codeboost_dagster.resources.ray_scale_out import RayScaleOut
 from codeboost_dagster.resources.settings import SettingsResource
 from codeboost_dagster.resources.streamed_parquet_io import STREAMED_INPUT
@@ -41,17 +34,8 @@ AUGMENTATION_GROUP = "augmentation"
 PROBLEMS_SHOWN = 20
 
 
-def _mutation_counts(variants: pd.DataFrame) -> dict[str, int]:
-    counts: dict[str, int] = {}
-    for mutations in variants["mutations"]:
-        for mutation in json.loads(mutations):
-            label = f"{mutation['level']}:{mutation['kind']}"
-            counts[label] = counts.get(label, 0) + 1
-    return counts
-
-
-def _example_diff(variants: pd.DataFrame) -> MetadataValue:
-    mutated = variants[variants["variant_index"] > 0]
+def _example_diff(variants: pd.DataFrame | None) -> MetadataValue:
+    mutated = variants[variants["variant_index"] > 0] if variants is not None else pd.DataFrame()
     if mutated.empty:
         return MetadataValue.md("_no mutated variants_")
     example = mutated.iloc[0]
@@ -79,34 +63,20 @@ def _on_ray(
     context: AssetExecutionContext, settings: SettingsResource, scale_out: RayScaleOut, curated_snippets: TableSource
 ):
     config = settings.get()
-    counts = {"problems": 0, "variants": 0, "mutated": 0, "kind": Counter(), "mutations": Counter(), "reason": Counter()}
-    firsts: dict[str, object] = {}
-    problems: list[str] = []
+    tally = AugmentationTally(config.augmentation.variants_per_snippet, PROBLEMS_SHOWN)
     progress = batch_progress(context, "augmented_variants", "augmentation", config.scale_out.progress_interval_s)
 
     def on_batch(batch, tables, report) -> None:
-        variants, dropped = tables[0].to_pandas(), tables[1].to_pandas()
-        found = accounting_problems(batch["snippet_id"], AugmentationResult(variants, dropped),
-                                    config.augmentation.variants_per_snippet)
-        counts["problems"] += len(found)
-        problems.extend(found[: PROBLEMS_SHOWN - len(problems)])
-        counts["variants"] += len(variants)
-        counts["mutated"] += int((variants["variant_index"] > 0).sum())
-        counts["kind"].update(variants["kind"].value_counts().to_dict())
-        counts["mutations"].update(_mutation_counts(variants))
-        counts["reason"].update(dropped["reason"].value_counts().to_dict())
-        firsts.setdefault("head", variants)
-        if "diff" not in firsts and (variants["variant_index"] > 0).any():
-            firsts["diff"] = _example_diff(variants)
+        tally.add(batch, tables[0].to_pandas(), tables[1].to_pandas())
         progress(report)
 
     with scale_out.session(config.scale_out.namespace), scale_out.scratch() as scratch:
         stage = augment_on_ray(curated_snippets, scratch, config.augmentation, config.scale_out,
                                config.filtering.max_chars, on_batch)
         variants_file, dropped_file = stage.outputs
-        metadata = _variants_metadata(counts["variants"], counts["mutated"], counts["kind"], counts["mutations"],
-                                      firsts.get("diff", MetadataValue.md("_no mutated variants_")),
-                                      firsts.get("head", pd.DataFrame(columns=AUGMENTED_VARIANTS.names)))
+        example = _example_diff(tally.first_mutated if tally.first_mutated is not None else tally.first_variants)
+        head = tally.first_variants if tally.first_variants is not None else pd.DataFrame(columns=AUGMENTED_VARIANTS.names)
+        metadata = _variants_metadata(tally.variants, tally.mutated, tally.by_kind, tally.mutations, example, head)
         metadata.update({"ray_batches": stage.batches, "retried_batches": stage.retried_batches,
                          "lost_batches": stage.lost_batches})
         streamed = isinstance(curated_snippets, ParquetFile)
@@ -116,13 +86,13 @@ def _on_ray(
         yield Output(
             dropped_file if streamed else dropped_file.read(),
             output_name="augmentation_report",
-            metadata={"dropped": dropped_file.rows, "dropped_by_reason": counts_table(counts["reason"], "reason")},
+            metadata={"dropped": dropped_file.rows, "dropped_by_reason": counts_table(tally.by_reason, "reason")},
         )
     yield AssetCheckResult(
         check_name="augmentation_accounting",
         asset_key="augmented_variants",
-        passed=counts["problems"] == 0,
-        metadata={"problems": "; ".join(problems) or "none", "problem_count": counts["problems"]},
+        passed=tally.problems == 0,
+        metadata={"problems": "; ".join(tally.problem_examples) or "none", "problem_count": tally.problems},
         description="every attempted variant is kept or dropped with a reason",
     )
 
@@ -159,7 +129,7 @@ def augmented_variants(
     )
     variants, dropped = result.variants, result.dropped
     metadata = _variants_metadata(len(variants), int((variants["variant_index"] > 0).sum()),
-                                  variants["kind"].value_counts().to_dict(), _mutation_counts(variants),
+                                  variants["kind"].value_counts().to_dict(), mutation_counts(variants["mutations"]),
                                   _example_diff(variants), variants)
     yield Output(variants, output_name="augmented_variants", metadata=metadata)
     yield Output(

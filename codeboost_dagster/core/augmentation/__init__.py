@@ -6,7 +6,8 @@ Public API:
 - `augment_snippet(...)`: the same for one snippet, without pandas.
 - `apply_mutations(original_code, mutations)` / `apply_input_mutations(test_cases, mutations)`:
   rebuild a variant from its original and its records (`mutations_from_json(row.mutations)`).
-- `accounting_problems(...)`: the conservation check (kept + dropped = 1 + K per snippet).
+- `accounting_problems(...)`: the conservation check (kept + dropped = 1 + K per snippet);
+  `mutation_counts(mutations)`: mutations per level and kind.
 Plain Python; no Dagster import. The pandas-based names are imported on first use, so pool
 workers, which only need `snippet`, do not pay for importing pandas and pyarrow.
 """
@@ -23,6 +24,7 @@ _TABLE_API = {
     "AugmentationResult": "batch",
     "augment_snippets": "batch",
     "accounting_problems": "accounting",
+    "mutation_counts": "accounting",
     "AUGMENTED_VARIANTS": "tables",
     "AUGMENTATION_REPORT": "tables",
 }
@@ -40,6 +42,7 @@ __all__ = [
     "apply_mutations",
     "augment_snippet",
     "augment_snippets",
+    "mutation_counts",
     "mutations_from_json",
     "mutations_to_json",
 ]

@@ -1,7 +1,9 @@
-"""Conservation check: every attempted variant of every snippet is kept or dropped, exactly once."""
+"""Accounting of augmentation: every attempted variant of every snippet is kept or dropped,
+exactly once; and how many mutations of each level and kind the kept variants carry."""
 
 from __future__ import annotations
 
+import json
 from collections import Counter
 from collections.abc import Iterable
 
@@ -21,3 +23,8 @@ def accounting_problems(snippet_ids: Iterable[str], result: AugmentationResult, 
         f"original of {sid!r} is missing" for sid in sorted({s for s, _ in expected} - set(originals["snippet_id"]))
     ]
     return problems
+
+
+def mutation_counts(mutations: Iterable[str]) -> Counter:
+    """Mutations per `level:kind` over the variants' `mutations` JSON lists."""
+    return Counter(f"{mutation['level']}:{mutation['kind']}" for listed in mutations for mutation in json.loads(listed))

@@ -1,10 +1,11 @@
-"""Scale-out of the data stages on Ray (issue 10): augmentation, execution and the batch reward's
+"""Scale-out of the data stages on Ray: augmentation, execution and the batch reward's
 re-runs on the cluster that trains, through the same core functions as the local path.
 
 - `execute_on_ray(variants, out_path, pools, settings)`: execution records, streamed to Parquet.
 - `augment_on_ray(snippets, out_dir, augmentation, settings)`: both augmentation tables, streamed.
 - `SandboxPools`: one warm sandbox pool (an actor) per node; `run_programs_on_pools` for re-runs.
 - `ParquetFile` / `ParquetSink` / `source_batches`: tables read and written batch by batch.
+- `ExecutionTally` / `AugmentationTally`: a streamed stage's metadata, batch by batch.
 - `ray_session(address, ...)`: connect to a cluster, or start a single-node Ray for a stage.
 Plain Python, no Dagster; Ray is imported only when a function that needs it runs.
 """
@@ -15,10 +16,11 @@ from codeboost_dagster.core.scale_out.connection import ray_session
 from codeboost_dagster.core.scale_out.execution import StreamedStage, execute_on_ray, lost_records
 from codeboost_dagster.core.scale_out.reruns import close_shared_pools, run_programs_on_pools, shared_pools
 from codeboost_dagster.core.scale_out.sandbox_pools import SandboxPools
-from codeboost_dagster.core.scale_out.summaries import ExecutionTally
+from codeboost_dagster.core.scale_out.summaries import AugmentationTally, ExecutionTally
 from codeboost_dagster.core.scale_out.tables import ParquetFile, ParquetSink, TableSource, source_batches, source_rows
 
 __all__ = [
+    "AugmentationTally",
     "BatchReport",
     "ExecutionTally",
     "ParquetFile",

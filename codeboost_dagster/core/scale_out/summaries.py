@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 import pandas as pd
 import pyarrow as pa
 
+from codeboost_dagster.core.augmentation import AugmentationResult, accounting_problems, mutation_counts
 from codeboost_dagster.core.execution import plan_runs
 
 SLOWEST_COLUMNS = ["program_id", "variant_id", "status", "wall_ms", "cpu_ms"]
@@ -73,3 +74,40 @@ class ExecutionTally:
         rows = [values for _, _, values in sorted(self._slowest, reverse=True)]
         return pd.DataFrame(rows, columns=SLOWEST_COLUMNS)
 
+
+@dataclass
+class AugmentationTally:
+    """Augmentation tables seen so far: accounting problems (the first `problems_kept` of them
+    described), variants by kind, mutations by level and kind, drops by reason, and the first
+    batch (for a preview) and first batch with a mutated variant (for an example diff)."""
+
+    variants_per_snippet: int
+    problems_kept: int
+    problems: int = 0
+    problem_examples: list[str] = field(default_factory=list)
+    variants: int = 0
+    mutated: int = 0
+    dropped: int = 0
+    by_kind: Counter = field(default_factory=Counter)
+    mutations: Counter = field(default_factory=Counter)
+    by_reason: Counter = field(default_factory=Counter)
+    first_variants: pd.DataFrame | None = None
+    first_mutated: pd.DataFrame | None = None
+
+    def add(self, snippets: pd.DataFrame, variants: pd.DataFrame, dropped: pd.DataFrame) -> None:
+        """Count one batch of snippets and the two tables augmentation made of it."""
+        found = accounting_problems(snippets["snippet_id"], AugmentationResult(variants, dropped),
+                                    self.variants_per_snippet)
+        self.problems += len(found)
+        self.problem_examples.extend(found[: self.problems_kept - len(self.problem_examples)])
+        is_mutated = variants["variant_index"] > 0
+        self.variants += len(variants)
+        self.mutated += int(is_mutated.sum())
+        self.dropped += len(dropped)
+        self.by_kind.update(variants["kind"].value_counts().to_dict())
+        self.mutations.update(mutation_counts(variants["mutations"]))
+        self.by_reason.update(dropped["reason"].value_counts().to_dict())
+        if self.first_variants is None:
+            self.first_variants = variants
+        if self.first_mutated is None and is_mutated.any():
+            self.first_mutated = variants
