@@ -16,7 +16,7 @@ from codeboost_dagster.resources.ray_scale_out import RayScaleOut
 from codeboost_dagster.resources.settings import SettingsResource
 from codeboost_dagster.resources.streamed_parquet_io import StreamedParquetIOManagerFactory
 from tests.conftest import RAY_ENV, make_resources
-from tests.test_ray_scale_out import TIMED, _snippets
+from tests.test_ray_scale_out import snippets_with_a_broken_one, comparable_records
 
 pytest.importorskip("ray")
 
@@ -36,7 +36,7 @@ progress_interval_s = 0.0
 
 def _materialize(storage, scale_out: RayScaleOut, streamed: bool):
     storage.mkdir()
-    _snippets(12).to_parquet(storage / "curated_snippets.parquet")
+    snippets_with_a_broken_one(12).to_parquet(storage / "curated_snippets.parquet")
     settings_file = storage / "settings.toml"
     settings_file.write_text(SETTINGS_TOML)
     resources = {**make_resources(storage, storage), "settings": SettingsResource(settings_file=str(settings_file)),
@@ -62,7 +62,7 @@ def test_assets_on_ray_store_the_local_tables_and_report_progress(ray_cluster, t
         for table in ("augmented_variants", "augmentation_report"):
             pd.testing.assert_frame_equal(pd.read_parquet(tmp_path / side / f"{table}.parquet"),
                                           pd.read_parquet(tmp_path / "local" / f"{table}.parquet"))
-    records = {side: pd.read_parquet(tmp_path / side / "execution_records.parquet").drop(columns=TIMED)
+    records = {side: comparable_records(pd.read_parquet(tmp_path / side / "execution_records.parquet"))
                for side in ("local", "local-streamed", "ray")}
     pd.testing.assert_frame_equal(records["ray"], records["local"])
     pd.testing.assert_frame_equal(records["local-streamed"], records["local"])
@@ -95,7 +95,7 @@ def test_a_dagster_managed_local_ray_serves_the_whole_run_and_stops_with_it(tmp_
     assert managed.success and not ray.is_initialized()
     assert all(check.passed for check in managed.get_asset_check_evaluations())
     settings = load_settings(tmp_path / "managed" / "settings.toml")
-    expected = augment_snippets(_snippets(12), settings.augmentation, workers=1, max_code_chars=settings.filtering.max_chars)
+    expected = augment_snippets(snippets_with_a_broken_one(12), settings.augmentation, workers=1, max_code_chars=settings.filtering.max_chars)
     pd.testing.assert_frame_equal(pd.read_parquet(tmp_path / "managed" / "augmented_variants.parquet"), expected.variants)
     metadata = {event.asset_key.to_user_string(): event.materialization.metadata
                 for event in managed.get_asset_materialization_events()}
