@@ -16,7 +16,7 @@ from codeboost_dagster.resources.ray_scale_out import RayScaleOut
 from codeboost_dagster.resources.settings import SettingsResource
 from codeboost_dagster.resources.streamed_parquet_io import StreamedParquetIOManagerFactory
 from tests.conftest import RAY_ENV, make_resources
-from tests.test_ray_scale_out import snippets_with_a_broken_one, comparable_records
+from tests.test_ray_scale_out import comparable_records, snippets_with_a_broken_one
 
 pytest.importorskip("ray")
 
@@ -95,7 +95,8 @@ def test_a_dagster_managed_local_ray_serves_the_whole_run_and_stops_with_it(tmp_
     assert managed.success and not ray.is_initialized()
     assert all(check.passed for check in managed.get_asset_check_evaluations())
     settings = load_settings(tmp_path / "managed" / "settings.toml")
-    expected = augment_snippets(snippets_with_a_broken_one(12), settings.augmentation, workers=1, max_code_chars=settings.filtering.max_chars)
+    expected = augment_snippets(snippets_with_a_broken_one(12), settings.augmentation, workers=1,
+                                max_code_chars=settings.filtering.max_chars)
     pd.testing.assert_frame_equal(pd.read_parquet(tmp_path / "managed" / "augmented_variants.parquet"), expected.variants)
     metadata = {event.asset_key.to_user_string(): event.materialization.metadata
                 for event in managed.get_asset_materialization_events()}
