@@ -56,6 +56,7 @@ browser:
 # The production-style deployment (docker/docker-compose.yaml): Postgres, webserver, daemon, our
 # code location as a gRPC server, the sandbox image. Images build from local sources only.
 deployment-images: setup sandbox-engine
+	bash -c 'source docker/compose.sh && ensure_compose'
 	bash docker/build_images.sh
 
 deploy: deployment-images
