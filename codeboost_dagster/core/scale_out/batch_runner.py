@@ -81,8 +81,8 @@ def run_batches(
             start(item[0])
         if next_index in open_batches and open_batches[next_index].done:
             entry = open_batches.pop(next_index)
-            rows_done += rows(entry.batch)
             size = rows(entry.batch)
+            rows_done += size
             report = BatchReport(next_index, size, rows_done, rows_total, next_index + 1, entry.attempts, entry.lost)
             yield entry.batch, entry.result, report
             next_index += 1

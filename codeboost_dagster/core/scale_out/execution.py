@@ -18,8 +18,8 @@ import pyarrow as pa
 
 from codeboost_dagster.core.execution import execute_runs, plan_runs
 from codeboost_dagster.core.sandbox import ExecutionResult, Program
-from codeboost_dagster.core.scale_out.batch_runner import BatchReport, run_batches
-from codeboost_dagster.core.scale_out.sandbox_pools import PoolMethod, SandboxPools
+from codeboost_dagster.core.scale_out.batch_runner import BatchReport
+from codeboost_dagster.core.scale_out.sandbox_pools import SandboxPools
 from codeboost_dagster.core.scale_out.tables import ParquetFile, ParquetSink, TableSource, source_batches, source_rows
 from codeboost_dagster.core.schemas import EXECUTION_RECORDS
 from codeboost_dagster.core.settings import ScaleOutSettings
@@ -72,15 +72,8 @@ def execute_on_ray(
     """Run every (variant, test case) on the pools; records go to `out_path` as batches finish."""
     batches = retried = lost = 0
     with ParquetSink(out_path, EXECUTION_RECORDS, settings.sink_row_group_rows) as sink:
-        finished = run_batches(
-            source_batches(variants, settings.execution_batch_rows),
-            PoolMethod(pools, "execute"),
-            lambda batch, detail: lost_records(batch, detail, pools.backend),
-            window=pools.window,
-            retries=settings.batch_retries,
-            rows=len,
-            rows_total=source_rows(variants),
-        )
+        finished = pools.run("execute", source_batches(variants, settings.execution_batch_rows), lost_records,
+                             settings.batch_retries, source_rows(variants))
         for batch, table, report in finished:
             sink.write(table)
             batches, retried, lost = batches + 1, retried + (report.attempts > 1), lost + (report.lost is not None)

@@ -9,9 +9,8 @@ from collections.abc import Sequence
 
 from codeboost_dagster.core.ids import content_id
 from codeboost_dagster.core.sandbox import ExecutionResult, Program
-from codeboost_dagster.core.scale_out.batch_runner import run_batches
 from codeboost_dagster.core.scale_out.execution import lost_results
-from codeboost_dagster.core.scale_out.sandbox_pools import PoolMethod, SandboxPools
+from codeboost_dagster.core.scale_out.sandbox_pools import SandboxPools
 from codeboost_dagster.core.settings import SandboxLimits, ScaleOutSettings
 
 _pools: dict[tuple[str, SandboxLimits], SandboxPools] = {}
@@ -35,15 +34,7 @@ def run_programs_on_pools(
     """One result per program, in order; a chunk lost after its retries gives `sandbox_error` results."""
     size = settings.reward_batch_programs
     chunks = [list(programs[start : start + size]) for start in range(0, len(programs), size)]
-    finished = run_batches(
-        chunks,
-        PoolMethod(pools, "run_programs"),
-        lambda chunk, detail: lost_results(chunk, detail, pools.backend),
-        window=pools.window,
-        retries=settings.batch_retries,
-        rows=len,
-        rows_total=len(programs),
-    )
+    finished = pools.run("run_programs", chunks, lost_results, settings.batch_retries, len(programs))
     return [result for _, results, _ in finished for result in results]
 
 

@@ -12,19 +12,23 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Sequence
-from typing import Any
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from typing import Any, TypeVar
 
 import pandas as pd
 import pyarrow as pa
 
 from codeboost_dagster.core.execution import execute_runs, plan_runs
 from codeboost_dagster.core.sandbox import ExecutionResult, Program, open_sandbox
+from codeboost_dagster.core.scale_out.batch_runner import BatchReport, run_batches
 from codeboost_dagster.core.schemas import EXECUTION_RECORDS
 from codeboost_dagster.core.settings import SandboxLimits, ScaleOutSettings
 
 RESTART_POLL_S = 0.5
 """How often the driver asks a failed pool whether Ray has restarted it."""
+
+Batch = TypeVar("Batch")
+Result = TypeVar("Result")
 
 
 class SandboxPool:
@@ -107,6 +111,19 @@ class SandboxPools:
     def window(self) -> int:
         """Batches the driver keeps open: every pool busy with `batches_per_pool`, plus a queue."""
         return len(self.actors) * (self.settings.batches_per_pool + self.settings.queued_batches_per_pool)
+
+    def run(
+        self,
+        method: str,
+        batches: Iterable[Batch],
+        lost: Callable[[Batch, str, str], Result],
+        retries: int,
+        rows_total: int,
+    ) -> Iterator[tuple[Batch, Result, BatchReport]]:
+        """`method` of the pools over every batch, in input order, within the pools' window; a batch
+        that fails past `retries` becomes `lost(batch, detail, backend)` (see batch_runner)."""
+        return run_batches(batches, PoolMethod(self, method), lambda batch, detail: lost(batch, detail, self.backend),
+                           window=self.window, retries=retries, rows=len, rows_total=rows_total)
 
     def pids(self) -> list[int]:
         """Process id of every pool's worker (for operators, and for the tests that kill one)."""
