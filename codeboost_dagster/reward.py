@@ -2,10 +2,13 @@
 inside Ray workers (`reward.custom_reward_function.path` / `.name`).
 
 `compute_score` scores one completion; `compute_score_batch` scores a whole GRPO step and
-re-executes every backward answer of the step in parallel through one sandbox. The ground truth
-(a JSON string written by the training_tasks asset) carries everything a re-run needs: masked
-code, stdin, limits and backend, so the re-run sees the same path, cwd and limits as the
-ground-truth run.
+re-executes every backward answer of the step in parallel through one sandbox, once for the
+visible run and once per hidden probe (core.backward). The ground truth (a JSON string written
+by the training_tasks asset) carries everything a re-run needs: masked code, stdin, probes,
+limits, backend and the re-run wall limit derived from the ground truth's own run, so a re-run
+sees the same path, cwd and limits as the ground-truth run and a spinning answer costs little.
+Completions are read with CRLF newlines normalised; every rollout gets exactly one score, and a
+re-run that failed inside the sandbox is flagged (`infra_error`), never a silent 0.
 
 On a Ray cluster (verl's reward workers, with CODEBOOST_REWARD_ON_RAY=1) the batch's re-runs go
 to the job's shared sandbox pools, one warm pool per node (core.scale_out), instead of a sandbox
@@ -22,9 +25,10 @@ from collections.abc import Sequence
 from typing import Any
 
 from codeboost_dagster.core.answers import last_block
+from codeboost_dagster.core.backward import score_answers
 from codeboost_dagster.core.prompts import STDERR_TAG, STDOUT_TAG
 from codeboost_dagster.core.sandbox import ExecutionResult, Program, Sandbox, open_sandbox
-from codeboost_dagster.core.scoring import Score, combine, score_outputs
+from codeboost_dagster.core.scoring import Score, score_outputs
 from codeboost_dagster.core.settings import RewardSettings, SandboxLimits, ScaleOutSettings
 
 BACKEND_ENV = "CODEBOOST_REWARD_SANDBOX"
@@ -75,21 +79,9 @@ def score_forward(solution_str: str, truth: dict[str, Any], weights: RewardSetti
     return score_outputs(stdout, stderr, truth["stdout"], truth["stderr"], found, 2, weights)
 
 
-def backward_program(solution_str: str, truth: dict[str, Any]) -> Program | None:
-    """The completed program a backward answer implies, or None when the answer block is missing."""
-    answer = last_block(solution_str, f"answer_{truth['mask_token']}")
-    if answer is None:
-        return None
-    lines = truth["masked_code"].split("\n")
-    lines[truth["masked_line_index"]] = answer[:-1] if answer.endswith("\n") else answer
-    return Program(code="\n".join(lines), stdin=truth.get("stdin", ""))
-
-
-def score_backward_run(result: ExecutionResult | None, truth: dict[str, Any], weights: RewardSettings) -> Score:
-    """Score the re-run of a completed program against the ground-truth run's outputs."""
-    if result is None:
-        return combine(0, 1, False, 0.0, weights)
-    return score_outputs(result.stdout, result.stderr, truth["stdout"], truth["stderr"], 1, 1, weights)
+def backward_answer(solution_str: str, truth: dict[str, Any]) -> str | None:
+    """The answer line(s) of a backward completion, or None when its block is missing."""
+    return last_block(solution_str, f"answer_{truth['mask_token']}")
 
 
 def _limits(truth: dict[str, Any]) -> SandboxLimits:
@@ -108,28 +100,32 @@ def compute_score_batch(
     **kwargs: Any,
 ) -> list[dict[str, float]]:
     """Score a batch (verl's BatchRewardManager signature); backward re-runs go out together."""
+    if len(solution_strs) != len(ground_truths):
+        raise ValueError(f"{len(solution_strs)} completions but {len(ground_truths)} ground truths")
     weights = _weights(kwargs)
     truths = [_truth(truth) for truth in ground_truths]
+    solutions = [solution.replace("\r\n", "\n") for solution in solution_strs]
     scores: list[Score | None] = [None] * len(truths)
-    pending: dict[tuple[str, SandboxLimits], list[tuple[int, Program]]] = {}
-    for index, (solution, truth) in enumerate(zip(solution_strs, truths)):
+    pending: dict[tuple[str, SandboxLimits], list[int]] = {}
+    for index, (solution, truth) in enumerate(zip(solutions, truths)):
         if truth["task_type"] == "forward":
             scores[index] = score_forward(solution, truth, weights)
-            continue
-        program = backward_program(solution, truth)
-        if program is None:
-            scores[index] = score_backward_run(None, truth, weights)
         else:
-            pending.setdefault((_backend(truth), _limits(truth)), []).append((index, program))
-    for (backend, limits), jobs in pending.items():
-        results = _rerun(backend, limits, [program for _, program in jobs])
-        for (index, _), result in zip(jobs, results):
-            scores[index] = score_backward_run(result, truths[index], weights)
-    return [score.to_dict() for score in scores if score is not None]
+            pending.setdefault((_backend(truth), _limits(truth)), []).append(index)
+    for (backend, limits), indices in pending.items():
+        answers = [(truths[index], backward_answer(solutions[index], truths[index])) for index in indices]
+        for index, score in zip(indices, score_answers(answers, lambda programs: _rerun(backend, limits, programs),
+                                                        weights)):
+            scores[index] = score
+    missing = [index for index, score in enumerate(scores) if score is None]
+    if missing:
+        raise RuntimeError(f"no score for rollouts {missing[:10]}: a batch's rewards would misalign")
+    return [score.to_dict() for score in scores]  # type: ignore[union-attr]
 
 
 def compute_score(
     data_source: str, solution_str: str, ground_truth: str | dict, extra_info: dict | None = None, **kwargs: Any
 ) -> dict[str, float]:
-    """Score one completion (verl's NaiveRewardManager signature): {'score', 'format', 'stdout_ok', 'stderr_iou'}."""
+    """Score one completion (verl's NaiveRewardManager signature):
+    {'score', 'format', 'stdout_ok', 'stderr_iou', 'infra_error'}."""
     return compute_score_batch([data_source], [solution_str], [ground_truth], [extra_info], **kwargs)[0]

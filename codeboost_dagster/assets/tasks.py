@@ -1,4 +1,10 @@
-"""Training-task assets: forward and backward tasks from execution records (METHOD.md section 5)."""
+"""Training-task assets: certified forward and backward tasks from execution records (METHOD.md section 5).
+
+The builder runs its checks (determinism, load-bearing masks, hidden probes, the exploit audit) in
+the configured sandbox; their counts, the audit's examples and a plot of probes per task are
+metadata, and the blocking `exploit_audit` check re-reads the audit so that no task a stub passes
+reaches the verl dataset.
+"""
 
 import pandas as pd
 from dagster import (
@@ -11,8 +17,10 @@ from dagster import (
     multi_asset,
 )
 
-from codeboost_dagster.assets.metadata import counts_table, preview
-from codeboost_dagster.core.tasks import build_tasks
+from codeboost_dagster.assets.metadata import bar_plot, counts_table, frame_table, preview, progress_logger
+from codeboost_dagster.core.exploit_audit import FORWARD_STUBS, STUBS
+from codeboost_dagster.core.tasks import TaskBuild, build_tasks
+from codeboost_dagster.resources.sandbox import SandboxResource
 from codeboost_dagster.resources.settings import SettingsResource
 
 TASKS_GROUP = "tasks"
@@ -23,6 +31,48 @@ def _crosstab(tasks: pd.DataFrame, rows: str, columns: str) -> MetadataValue:
         return MetadataValue.md("_no tasks_")
     table = pd.crosstab(tasks[rows].fillna("none"), tasks[columns])
     return MetadataValue.md(table.to_markdown())
+
+
+def _certification_metadata(build: TaskBuild) -> dict:
+    """What the checks found: eligible-mask share, probes per task, the audit, nondeterministic drops."""
+    stats, audit = build.stats, build.audit
+    checked = stats.get("mask_lines_checked", 0)
+    probes = {key.removeprefix("probes_per_task_"): count for key, count in stats.items()
+              if key.startswith("probes_per_task_")}
+    by_stub = (audit.groupby("stub")["passed"].agg(["count", "sum"]).rename(columns={"count": "scored", "sum": "passed"})
+               if len(audit) else pd.DataFrame(columns=["scored", "passed"]))
+    return {
+        "load_bearing_share": round(stats.get("mask_lines_load_bearing", 0) / checked, 4) if checked else 0.0,
+        "mask_lines_checked": checked,
+        "backward_without_load_bearing_line": stats.get("backward_without_load_bearing_line", 0),
+        "probes_per_task": counts_table(probes, "probes"),
+        "probes_per_task_plot": bar_plot(pd.DataFrame({"tasks": probes}).rename_axis("probes"), "hidden probes per backward task")
+        if probes else MetadataValue.md("_no backward tasks_"),
+        "exploit_audit": frame_table(by_stub.reset_index()),
+        "exploitable_examples": frame_table(audit[audit["passed"]].head(5)[["program_id", "stub", "answer"]])
+        if len(audit) else MetadataValue.md("_none_"),
+        "exploitable_dropped": int((build.dropped["reason"] == "exploitable").sum()),
+        "nondeterministic_dropped": int((build.dropped["reason"] == "nondeterministic").sum()),
+        "backward_drawn": stats.get("backward_drawn", 0),
+        "backward_kept": stats.get("backward_kept", 0),
+    }
+
+
+def _exploit_audit_check(build: TaskBuild) -> AssetCheckResult:
+    """No kept task passed a stub, and every kept task was scored against the stubs."""
+    kept = set(build.tasks["task_id"])
+    audit = build.audit[build.audit["task_id"].isin(kept)]
+    passed = audit[audit["passed"]]
+    unaudited = len(kept - set(audit["task_id"]))
+    return AssetCheckResult(
+        check_name="exploit_audit",
+        asset_key="training_tasks",
+        passed=passed.empty and unaudited == 0,
+        metadata={"tasks": len(kept), "stub_passes": len(passed), "unaudited_tasks": unaudited,
+                  "stubs": ", ".join(STUBS + tuple(f"forward:{name}" for name in FORWARD_STUBS)),
+                  "examples": frame_table(passed.head(5)[["task_id", "stub", "answer"]])},
+        description="every task was scored against every trivial stub and none passed",
+    )
 
 
 @multi_asset(
@@ -36,15 +86,28 @@ def _crosstab(tasks: pd.DataFrame, rows: str, columns: str) -> MetadataValue:
             io_manager_key="parquet_io_manager", description="Every execution record that gave no task, with its reason."
         ),
     },
+    pool="sandbox",
     check_specs=[
-        AssetCheckSpec("task_conservation", asset="training_tasks", blocking=True),
-        AssetCheckSpec("split_by_snippet", asset="training_tasks", blocking=True),
+        AssetCheckSpec("task_conservation", asset="training_tasks", blocking=True,
+                       description="every execution record gives a task or a drop reason"),
+        AssetCheckSpec("split_by_snippet", asset="training_tasks", blocking=True,
+                       description="no snippet has tasks in two splits"),
+        AssetCheckSpec("exploit_audit", asset="training_tasks", blocking=True,
+                       description="every task was scored against every trivial stub and none passed"),
     ],
 )
-def training_tasks(context: AssetExecutionContext, settings: SettingsResource, execution_records: pd.DataFrame):
-    """Error-aware forward/backward tasks; runs that timed out or raised other errors are reported."""
+def training_tasks(
+    context: AssetExecutionContext, settings: SettingsResource, sandbox: SandboxResource, execution_records: pd.DataFrame
+):
+    """Certified error-aware forward/backward tasks; every run that gives none is reported with its reason."""
     config = settings.get()
-    build = build_tasks(execution_records, config.tasks, config.sandbox)
+    with sandbox.open(config.sandbox) as opened:
+
+        def run(programs, phase: str):
+            context.log.info(f"{phase}: {len(programs)} runs on the {sandbox.backend} sandbox")
+            return opened.run_many(programs, progress=progress_logger(context.log, f"tasks, {phase}"))
+
+        build = build_tasks(execution_records, config.tasks, config.sandbox, run, config.reward)
     tasks, dropped = build.tasks, build.dropped
     context.log.info(f"{len(tasks)} tasks from {len(execution_records)} runs; {len(dropped)} runs dropped")
     example = tasks["prompt"].iloc[0] if len(tasks) else ""
@@ -57,6 +120,7 @@ def training_tasks(context: AssetExecutionContext, settings: SettingsResource, e
             "by_error_type": _crosstab(tasks, "error_type", "task_type"),
             "example_prompt": MetadataValue.md(f"````text\n{example}\n````"),
             "preview": preview(tasks, ["task_id", "task_type", "split", "error_type", "snippet_id"]),
+            **_certification_metadata(build),
         },
     )
     yield Output(
@@ -74,6 +138,7 @@ def training_tasks(context: AssetExecutionContext, settings: SettingsResource, e
         metadata={"records": len(execution_records), "tasks": len(tasks), "dropped": len(dropped)},
         description="every execution record gives a task or a drop reason",
     )
+    yield _exploit_audit_check(build)
     leaking = int((tasks.groupby("snippet_id")["split"].nunique() > 1).sum()) if len(tasks) else 0
     yield AssetCheckResult(
         check_name="split_by_snippet",

@@ -44,15 +44,12 @@ def _context_text(context: RunContext) -> str:
     )
 
 
-FORWARD_EXAMPLE = (
-    fenced_block(STDOUT_TAG, "3\n")
-    + "\n"
-    + fenced_block(
-        STDERR_TAG,
-        'Traceback (most recent call last):\n  File "/sandbox/main.py", line 2, in <module>\n'
-        "    print(1 / 0)\n          ~~^~~\nZeroDivisionError: division by zero\n",
-    )
+FORWARD_EXAMPLE_STDOUT = "3\n"
+FORWARD_EXAMPLE_STDERR = (
+    'Traceback (most recent call last):\n  File "/sandbox/main.py", line 2, in <module>\n'
+    "    print(1 / 0)\n          ~~^~~\nZeroDivisionError: division by zero\n"
 )
+FORWARD_EXAMPLE = fenced_block(STDOUT_TAG, FORWARD_EXAMPLE_STDOUT) + "\n" + fenced_block(STDERR_TAG, FORWARD_EXAMPLE_STDERR)
 
 
 def forward_prompt(code: str, context: RunContext) -> str:
@@ -67,10 +64,14 @@ def forward_prompt(code: str, context: RunContext) -> str:
     )
 
 
+BACKWARD_EXAMPLE_LINE = "    total = total + value\n"
+"""The example answer line every backward prompt shows (the exploit audit tries it as an answer)."""
+
+
 def backward_prompt(masked_code: str, mask_token: str, stdout: str, stderr: str, context: RunContext) -> str:
     """Ask for the masked line, given what the completed program printed."""
     answer_tag = f"answer_{mask_token}"
-    example = fenced_block(answer_tag, "    total = total + value\n")
+    example = fenced_block(answer_tag, BACKWARD_EXAMPLE_LINE)
     return (
         f"One line of this Python program was replaced by `{mask_token}`. Running the original "
         "program produced the output shown below.\n\n"

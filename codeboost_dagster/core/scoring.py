@@ -10,12 +10,14 @@ from codeboost_dagster.core.settings import RewardSettings
 
 @dataclass(frozen=True)
 class Score:
-    """The reward and its parts; `score` is what GRPO optimises."""
+    """The reward and its parts; `score` is what GRPO optimises. `infra_error` is 1.0 when a re-run
+    failed inside the sandbox itself (not the answer's doing): such a 0 is reported, never silent."""
 
     score: float
     format: float
     stdout_ok: float
     stderr_iou: float
+    infra_error: float = 0.0
 
     def to_dict(self) -> dict[str, float]:
         """Plain dict, the shape verl's reward managers expect (`score` plus extra keys)."""
@@ -38,6 +40,21 @@ def stderr_iou(predicted: str, expected: str) -> float:
     if union == 0:
         return 1.0
     return sum((predicted_lines & expected_lines).values()) / union
+
+
+def reproduces(stdout: str, stderr: str, status: str, expected: dict) -> bool:
+    """Full accuracy against a recorded run (`expected` has stdout, stderr, status): the test every
+    hidden probe, load-bearing check and exploit stub is held to."""
+    return (
+        status == expected["status"]
+        and stdout_matches(stdout, expected["stdout"])
+        and stderr_iou(stderr, expected["stderr"]) == 1.0
+    )
+
+
+def max_score(weights: RewardSettings) -> float:
+    """The reward of a perfect answer (0.775 with the defaults)."""
+    return weights.accuracy_weight * (1 + weights.stderr_weight) / 2 + weights.format_weight
 
 
 def combine(

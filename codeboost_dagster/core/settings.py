@@ -60,6 +60,10 @@ class AugmentationSettings:
     float_scale_low: float = 0.5
     float_scale_high: float = 1.5
     seed: int = 0
+    canonical_programs: bool = True
+    """Remove docstrings and comments (libcst) before augmentation, so the program that runs is the
+    program shown and no prompt states its own output (METHOD.md section 5: the sample's doctests
+    answered about half the forward tasks)."""
 
 
 @dataclass(frozen=True)
@@ -93,6 +97,29 @@ class TaskSettings:
     mask_token: str = "MASKED_LINE_0"
     split_fractions: tuple[float, float, float] = (0.9, 0.05, 0.05)
     seed: int = 0
+    determinism_runs: int = 2
+    """Runs of each program (the recorded one plus fresh re-runs); any difference in stdout, stderr
+    or status drops it as `nondeterministic` (ids, default reprs, randomness, time)."""
+    mask_candidates: int = 3
+    """Maskable lines (random order) checked per backward task for being load-bearing: replacing the
+    line by `pass` must change stdout, stderr or status. Measured on the sample: 79.6% of candidate
+    lines are load-bearing, so 3 checks find one for nearly every program."""
+    probes_per_task: int = 2
+    """Hidden probes a backward answer must also reproduce: runs of the original program under
+    perturbations of lines the model does not write (or of stdin) that change its output. With none
+    the task cannot tell the skill from printing the shown output, and is dropped (`no_probe`)."""
+    probe_candidates: int = 6
+    """Perturbations tried per backward task to find `probes_per_task` that change the output."""
+    probe_edits: int = 1
+    """Literals (numbers, string characters, stdin characters) each probe changes."""
+    check_wall_factor: float = 10.0
+    check_wall_min_s: float = 0.5
+    """Wall limit of every check, probe, audit and reward re-run: `check_wall_factor` times the ground
+    truth's own wall time, at least `check_wall_min_s`, at most the sandbox's limit; a spinning answer
+    costs a fraction of a second, not the method's 5 s."""
+    exploit_stubs: tuple[str, ...] = ("noop", "prompt_example", "print_and_exit", "previous_line", "next_line")
+    """Trivial answers scored against every backward task at build time (core.exploit_audit); a task
+    one of them passes is dropped as `exploitable`."""
 
 
 @dataclass(frozen=True)

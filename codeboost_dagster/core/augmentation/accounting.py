@@ -8,6 +8,7 @@ from collections import Counter
 from collections.abc import Iterable
 
 from codeboost_dagster.core.augmentation.batch import AugmentationResult
+from codeboost_dagster.core.augmentation.reasons import WHOLE_SNIPPET_REASONS
 
 
 def accounting_problems(snippet_ids: Iterable[str], result: AugmentationResult, variants_per_snippet: int) -> list[str]:
@@ -18,10 +19,9 @@ def accounting_problems(snippet_ids: Iterable[str], result: AugmentationResult, 
     problems = [f"{key} is neither kept nor dropped" for key in sorted(expected - set(seen))]
     problems += [f"{key} was never attempted" for key in sorted(set(seen) - expected)]
     problems += [f"{key} is accounted {count} times" for key, count in sorted(seen.items()) if count > 1]
-    originals = result.variants[result.variants["variant_index"] == 0]
-    problems += [
-        f"original of {sid!r} is missing" for sid in sorted({s for s, _ in expected} - set(originals["snippet_id"]))
-    ]
+    originals = set(result.variants["snippet_id"][result.variants["variant_index"] == 0])
+    whole = set(result.dropped["snippet_id"][result.dropped["reason"].isin(WHOLE_SNIPPET_REASONS)])
+    problems += [f"original of {sid!r} is missing" for sid in sorted({s for s, _ in expected} - originals - whole)]
     return problems
 
 

@@ -1,7 +1,7 @@
 """Why an attempted variant was not kept: the vocabulary of the `reason` column of `dropped`.
 
 Snippet-level reasons drop every augmented variant (indices 1..K) of a snippet; its original
-(index 0) is always kept. Variant-level reasons drop one variant.
+(index 0) is kept, except for the whole-snippet reason `not_canonical`. Variant-level reasons drop one variant.
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ SYNTAX_ERROR = "syntax_error"
 LIBCST_PARSE_ERROR = "libcst_parse_error"
 TOO_DEEPLY_NESTED = "too_deeply_nested"
 AUGMENTATION_ERROR = "augmentation_error"
+NOT_CANONICAL = "not_canonical"
 
 UNCHANGED = "unchanged"
 DUPLICATE_VARIANT = "duplicate_variant"
@@ -37,5 +38,9 @@ VARIANT_REASONS = (UNCHANGED, DUPLICATE_VARIANT, DOES_NOT_COMPILE, TOO_DEEPLY_NE
 an earlier variant of the snippet; does_not_compile: the mutated code fails `compile()` (detail:
 the error and the mutations)."""
 
-DROP_REASONS = tuple(dict.fromkeys(SNIPPET_REASONS + VARIANT_REASONS))
+WHOLE_SNIPPET_REASONS = (NOT_CANONICAL,)
+"""not_canonical: docstrings and comments cannot be removed (libcst cannot parse it, or the result
+does not compile); the original too is dropped, since showing it could state its own output."""
+
+DROP_REASONS = tuple(dict.fromkeys(SNIPPET_REASONS + VARIANT_REASONS + WHOLE_SNIPPET_REASONS))
 """Every reason a drop row can carry."""

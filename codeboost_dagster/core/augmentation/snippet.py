@@ -12,6 +12,7 @@ names those present (`digit+logical`, ...). With no change drawn it is dropped a
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -31,6 +32,7 @@ from codeboost_dagster.core.augmentation.screening import (
     normalized_test_cases,
     parse_snippet,
 )
+from codeboost_dagster.core.canonical import NotCanonical, canonical_program
 from codeboost_dagster.core.compiling import compile_problem
 from codeboost_dagster.core.ids import content_id
 from codeboost_dagster.core.settings import AugmentationSettings
@@ -48,6 +50,7 @@ class VariantRow:
     mutations: str
     code: str
     test_cases: str
+    source_lines: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,7 +71,9 @@ class SnippetAugmentation:
     dropped: list[DropRow]
 
 
-def _variant_row(snippet_id: str, index: int, mutations: list[Mutation], code: str, test_cases: str) -> VariantRow:
+def _variant_row(
+    snippet_id: str, index: int, mutations: list[Mutation], code: str, test_cases: str, source_lines: str
+) -> VariantRow:
     return VariantRow(
         content_id(snippet_id, code, test_cases),
         snippet_id,
@@ -77,14 +82,17 @@ def _variant_row(snippet_id: str, index: int, mutations: list[Mutation], code: s
         mutations_to_json(mutations),
         code,
         test_cases,
+        source_lines,
     )
 
 
 class _VariantBuilder:
     """Builds variants 1..K of one parsed snippet and remembers what was already produced."""
 
-    def __init__(self, snippet_id: str, parsed: ParsedSnippet, test_cases: str, settings: AugmentationSettings):
-        self.snippet_id, self.parsed, self.settings = snippet_id, parsed, settings
+    def __init__(
+        self, snippet_id: str, parsed: ParsedSnippet, test_cases: str, settings: AugmentationSettings, source_lines: str
+    ):
+        self.snippet_id, self.parsed, self.settings, self.source_lines = snippet_id, parsed, settings, source_lines
         self.original_test_cases = test_cases
         self.lines = LineIndex(parsed.code)
         self.seen = {(parsed.code, test_cases): 0}
@@ -110,7 +118,7 @@ class _VariantBuilder:
         if earlier != index:
             detail = f"same code and test cases as variant {earlier}"
             return DropRow(self.snippet_id, index, reasons.DUPLICATE_VARIANT, detail)
-        return _variant_row(self.snippet_id, index, mutations, code, test_cases)
+        return _variant_row(self.snippet_id, index, mutations, code, test_cases, self.source_lines)
 
 
 def _error_detail(error: BaseException) -> str:
@@ -138,10 +146,20 @@ def augment_snippet(
 ) -> SnippetAugmentation:
     """The original and `settings.variants_per_snippet` attempted variants of one snippet.
 
-    Never raises for bad input: a snippet that cannot be augmented keeps its original and every
-    attempted variant is dropped with the snippet-level reason.
+    With `settings.canonical_programs` the original is the canonical program (core.canonical) and
+    every variant mutates it; a snippet that cannot be made canonical is dropped whole (original
+    included) as `not_canonical`. Never raises for bad input: a snippet that cannot be augmented
+    keeps its original and every attempted variant is dropped with the snippet-level reason.
     """
     attempts = range(1, settings.variants_per_snippet + 1)
+    source_lines = json.dumps(list(range(1, code.count("\n") + 2)))
+    if settings.canonical_programs:
+        try:
+            canonical = canonical_program(code)
+        except NotCanonical as error:
+            return SnippetAugmentation([], [DropRow(snippet_id, index, reasons.NOT_CANONICAL, str(error))
+                                            for index in range(settings.variants_per_snippet + 1)])
+        code, source_lines = canonical.code, json.dumps(list(canonical.source_lines))
 
     def original_only(original: VariantRow, reason: str, detail: str | None) -> SnippetAugmentation:
         return SnippetAugmentation([original], [DropRow(snippet_id, index, reason, detail) for index in attempts])
@@ -150,17 +168,17 @@ def augment_snippet(
         cases = normalized_test_cases(test_cases)
     except Rejection as rejection:
         return original_only(
-            _variant_row(snippet_id, 0, [], code, test_cases or ""), rejection.reason, rejection.detail
+            _variant_row(snippet_id, 0, [], code, test_cases or "", source_lines), rejection.reason, rejection.detail
         )
     cases_text = dump_test_cases(cases)
-    original = _variant_row(snippet_id, 0, [], code, cases_text)
+    original = _variant_row(snippet_id, 0, [], code, cases_text, source_lines)
     try:
         parsed = parse_snippet(code, cases, max_code_chars)
     except Rejection as rejection:
         return original_only(original, rejection.reason, rejection.detail)
     except Exception as error:  # a bug must not sink the batch; the rows name it
         return original_only(original, reasons.AUGMENTATION_ERROR, _error_detail(error))
-    builder = _VariantBuilder(snippet_id, parsed, cases_text, settings)
+    builder = _VariantBuilder(snippet_id, parsed, cases_text, settings, source_lines)
     outcomes = [_build_guarded(builder, index) for index in attempts]
     variants = [original, *(row for row in outcomes if isinstance(row, VariantRow))]
     return SnippetAugmentation(variants, [row for row in outcomes if isinstance(row, DropRow)])

@@ -18,9 +18,12 @@ AUGMENTED_VARIANTS = pa.schema(
         pa.field("mutations", pa.large_string(), nullable=False),
         pa.field("code", pa.large_string(), nullable=False),
         pa.field("test_cases", pa.large_string(), nullable=False),
+        pa.field("source_lines", pa.large_string(), nullable=False),
     ]
 )
-"""Kept rows: originals (variant_index 0, kind `original`, mutations `[]`) and variants."""
+"""Kept rows: originals (variant_index 0, kind `original`, mutations `[]`) and variants. `code` is the
+canonical program (core.canonical); `source_lines` is a JSON list giving, for each of its lines, the
+1-based line of the snippet's code in the dump it came from (null for a line canonicalisation added)."""
 
 AUGMENTATION_REPORT = pa.schema(
     [

@@ -215,14 +215,15 @@ class Sandbox(ABC):
             if slot.channel is None or worn_out or not slot.channel.alive():
                 self._discard(slot, force=False)
                 self._start(slot)
-            request = {"code": stitch(program), "stdin": program.stdin}
+            wall_time_s = min(program.wall_time_s or self.limits.wall_time_s, self.limits.wall_time_s)
+            request = {"code": stitch(program), "stdin": program.stdin, "wall_time_s": wall_time_s}
             try:
                 slot.channel.send(request)
             except ChannelError:  # the server died between programs: not this program's doing
                 self._discard(slot)
                 self._start(slot)
                 slot.channel.send(request)
-            reply = slot.channel.receive(self.limits.wall_time_s + REPLY_GRACE_S)
+            reply = slot.channel.receive(wall_time_s + REPLY_GRACE_S)
         except (ChannelError, SandboxUnavailable) as error:
             self._discard(slot)
             return self._failure(str(error), started)

@@ -16,6 +16,8 @@ class Program:
 
     A call program runs `stitch(program)`: the code with `__result__ = f(*args, **kwargs)` and
     `print(__result__)` appended under a main guard; stdin stays empty for calls.
+    `wall_time_s` lowers the sandbox's wall limit for this run only (checks and reward re-runs
+    derive it from the ground truth's own run); it can never raise it.
     """
 
     code: str
@@ -23,6 +25,7 @@ class Program:
     func_name: str | None = None
     args: list[Any] = field(default_factory=list)
     kwargs: dict[str, Any] = field(default_factory=dict)
+    wall_time_s: float | None = None
 
     def __post_init__(self) -> None:
         if self.func_name is None:
@@ -79,3 +82,16 @@ def program_from_test_case(code: str, case: Mapping[str, Any] | None) -> Program
 def programs_from_test_cases(code: str, cases: list[Mapping[str, Any]]) -> list[Program]:
     """One Program per normalised test case; an empty list means one run with no input."""
     return [program_from_test_case(code, case) for case in cases] or [Program(code)]
+
+
+def harness_start(code: str) -> int | None:
+    """0-based index of the first line of the call harness `stitch` appended, or None without one."""
+    lines = code.rstrip("\n").split("\n")
+    if (
+        len(lines) >= 3
+        and lines[-3] == MAIN_GUARD
+        and lines[-2].startswith("    __result__ = ")
+        and lines[-1] == "    print(__result__)"
+    ):
+        return len(lines) - 3
+    return None

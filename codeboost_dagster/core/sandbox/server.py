@@ -302,7 +302,8 @@ class Server:
         for fd in (stdin_fd, out_w, err_w, report_w):
             os.close(fd)
         outputs = {out_r: bytearray(), err_r: bytearray()}
-        killed_for = self.supervise(pid, outputs, start)
+        wall_time_s = min(float(request.get("wall_time_s") or self.limits["wall_time_s"]), self.limits["wall_time_s"])
+        killed_for = self.supervise(pid, outputs, start + wall_time_s)
         if killed_for:
             os.kill(pid, signal.SIGKILL)
         _, status, usage = os.wait4(pid, 0)
@@ -326,7 +327,7 @@ class Server:
             "recycle": self.wipe_scratch(),
         }
 
-    def supervise(self, pid: int, outputs: dict, start: float):
+    def supervise(self, pid: int, outputs: dict, deadline: float):
         """Read output until the child exits; return "timeout"/"output_limit" if we must kill it."""
         poller = select.poll()
         for fd in outputs:
@@ -336,7 +337,6 @@ class Server:
             poller.register(pidfd, select.POLLIN)
         except (AttributeError, OSError):
             pidfd = None
-        deadline = start + self.limits["wall_time_s"]
         try:
             while True:
                 remaining = deadline - time.monotonic()

@@ -49,7 +49,9 @@ def lost_augmentation(snippets: pd.DataFrame, settings: AugmentationSettings, de
     nothing_attempted = dataclasses.replace(settings, variants_per_snippet=0)
     originals, dropped = [], []
     for snippet_id, code, cases in zip(snippets["snippet_id"], snippets["code"], snippets["test_cases"], strict=True):
-        originals += augment_snippet(snippet_id, code, cases, nothing_attempted, max_code_chars=0).variants
+        outcome = augment_snippet(snippet_id, code, cases, nothing_attempted, max_code_chars=0)
+        originals += outcome.variants
+        dropped += outcome.dropped  # the original itself, when it cannot be made canonical
         attempts = range(1, settings.variants_per_snippet + 1)
         dropped += [DropRow(snippet_id, index, AUGMENTATION_ERROR, detail) for index in attempts]
     return _tables(variants_frame(originals), dropped_frame(dropped))
