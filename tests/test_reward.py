@@ -7,7 +7,7 @@ import json
 import subprocess
 import sys
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import asdict
+from dataclasses import asdict, replace
 
 import pytest
 
@@ -30,12 +30,13 @@ def _forward_truth(run) -> str:
     return json.dumps({"task_type": "forward", "stdout": run.stdout, "stderr": run.stderr})
 
 
-def _backward_truth(run, index: int = 1) -> str:
+def _backward_truth(run, index: int = 1, probes: list | None = None) -> str:
     lines = CODE.split("\n")
     lines[index] = "MASKED_LINE_0"
     return json.dumps({
-        "task_type": "backward", "stdout": run.stdout, "stderr": run.stderr, "masked_code": "\n".join(lines),
-        "masked_line_index": index, "mask_token": "MASKED_LINE_0", "stdin": "", "backend": "forkserver",
+        "task_type": "backward", "stdout": run.stdout, "stderr": run.stderr, "status": run.status,
+        "masked_code": "\n".join(lines), "masked_line_index": index, "mask_token": "MASKED_LINE_0", "stdin": "",
+        "probes": probes or [], "rerun_wall_time_s": 0.5, "backend": "forkserver",
         "python_version": run.python_version, "limits": asdict(LIMITS),
     })
 
@@ -57,8 +58,9 @@ def test_backward_answer_that_reproduces_the_traceback(truth_run):
     scores = compute_score_batch(["codeboost/backward"] * 3, [right, wrong, "no block"], [truth] * 3)
     assert scores[0]["score"] == pytest.approx(0.775)
     assert scores[0]["stderr_iou"] == 1.0
-    assert scores[1]["stdout_ok"] == 0.0 and 0 < scores[1]["score"] < 0.775
+    assert scores[1]["stdout_ok"] == 0.0 and scores[1]["score"] == pytest.approx(0.1)  # format only
     assert scores[2]["score"] == 0.0
+    assert all(score["infra_error"] == 0.0 for score in scores)
 
 
 def test_hostile_backward_answers_are_bounded_and_score_low(truth_run):
@@ -72,6 +74,38 @@ def test_hostile_backward_answers_are_bounded_and_score_low(truth_run):
     scores = compute_score_batch(["codeboost/backward"] * len(hostile), hostile, [truth] * len(hostile))
     assert len(scores) == len(hostile)
     assert all(score["stdout_ok"] == 0.0 for score in scores)
+
+
+def test_crlf_completions_score_like_lf_ones(truth_run):
+    completion = _answer("answer_stdout", truth_run.stdout) + _answer("answer_stderr", truth_run.stderr)
+    crlf = completion.replace("\n", "\r\n")
+    assert compute_score("codeboost_forward", crlf, _forward_truth(truth_run))["score"] == pytest.approx(0.775)
+
+
+def test_a_batch_with_fewer_ground_truths_than_completions_is_refused(truth_run):
+    with pytest.raises(ValueError, match="ground truths"):
+        compute_score_batch(["x"] * 2, ["a", "b"], [_forward_truth(truth_run)])
+
+
+def test_a_sandbox_failure_is_reported_not_a_silent_zero(truth_run, monkeypatch):
+    from codeboost_dagster import reward
+
+    def broken(backend, limits, programs):
+        return [replace(truth_run, status="sandbox_error", detail="engine gone") for _ in programs]
+
+    monkeypatch.setattr(reward, "_rerun", broken)
+    score = compute_score("codeboost_backward", _answer("answer_MASKED_LINE_0", "    total = 10 // x\n"),
+                          _backward_truth(truth_run))
+    assert score["infra_error"] == 1.0 and score["score"] < 0.775
+
+
+def test_a_spinning_answer_is_stopped_at_the_derived_wall_limit(truth_run):
+    score = compute_score("codeboost_backward", _answer("answer_MASKED_LINE_0", "    while True: pass\n"),
+                          _backward_truth(truth_run))
+    assert score["stdout_ok"] == 0.0
+    with open_sandbox("forkserver", LIMITS, concurrency=1) as sandbox:
+        result = sandbox.run(Program("while True: pass\n", wall_time_s=0.5))
+    assert result.status == "timeout" and result.wall_ms < 1500
 
 
 def test_reward_module_imports_without_dagster():

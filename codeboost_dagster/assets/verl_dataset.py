@@ -29,7 +29,7 @@ from codeboost_dagster.resources.training_files import TrainingFiles
             description="Manifest of the train/val Parquet files verl trains on: paths, counts, version, tokenizer.",
         ),
         "verl_dataset_report": AssetOut(
-            io_manager_key="parquet_io_manager", description="Tasks dropped because their prompt is over the token budget."
+            io_manager_key="parquet_io_manager", description="Tasks dropped because their prompt or reference answer is over its token budget."
         ),
     },
     check_specs=[AssetCheckSpec("verl_conservation", asset="verl_dataset", blocking=True)],
@@ -43,9 +43,9 @@ def verl_dataset(
 ):
     """Chat-format rows with the reward's ground truth; over-budget prompts dropped, test split held out."""
     config = settings.get()
-    budget = config.grpo.max_prompt_length
-    context.log.info(f"counting prompt tokens of {len(training_tasks)} tasks with {config.model.policy}")
-    dataset = build_verl_dataset(training_tasks, models.tokenizer(config.model.policy), budget)
+    budget, answer_budget = config.grpo.max_prompt_length, config.grpo.max_response_length
+    context.log.info(f"counting prompt and answer tokens of {len(training_tasks)} tasks with {config.model.policy}")
+    dataset = build_verl_dataset(training_tasks, models.tokenizer(config.model.policy), budget, answer_budget)
     version = dataset.version
     manifest = []
     for split in TRAINING_SPLITS:
@@ -57,7 +57,8 @@ def verl_dataset(
         task_types = rows["extra_info"].map(lambda info: info["task_type"]).value_counts()
         manifest.append({"split": split, "path": str(path), "rows": len(rows),
                          "forward": int(task_types.get("forward", 0)), "backward": int(task_types.get("backward", 0)),
-                         "version": version, "tokenizer": config.model.policy, "max_prompt_tokens": budget})
+                         "version": version, "tokenizer": config.model.policy, "max_prompt_tokens": budget,
+                         "max_answer_tokens": answer_budget})
         context.log.info(f"wrote {len(rows)} {split} rows to {path}")
     manifest_frame = pd.DataFrame(manifest, columns=VERL_DATASET.names)
     paths = {f"{row['split']}_path": MetadataValue.path(row["path"]) for row in manifest}
@@ -72,6 +73,8 @@ def verl_dataset(
             "val_rows": manifest[1]["rows"],
             "held_out_test_tasks": dataset.held_out,
             "dropped_over_budget": len(dataset.dropped),
+            "dropped_by_reason": counts_table(dataset.dropped["reason"].value_counts().to_dict(), "reason"),
+            "max_answer_tokens": answer_budget,
             "version": version,
             "tokenizer": config.model.policy,
             "max_prompt_tokens": budget,

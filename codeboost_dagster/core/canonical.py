@@ -10,13 +10,14 @@ reaches the dump's file and line.
 
 from __future__ import annotations
 
+import ast
 import difflib
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 import libcst as cst
 
-from codeboost_dagster.core.compiling import compile_problem
+from codeboost_dagster.core.compiling import compile_problem, depth_exceeds, max_nesting_depth
 
 
 class NotCanonical(ValueError):
@@ -61,21 +62,40 @@ class _StripDocumentation(cst.CSTTransformer):
 
 
 def _line_map(original: Sequence[str], canonical: Sequence[str]) -> tuple[int | None, ...]:
-    """Each canonical line's original line: equal lines align; edited lines (comment cut) pair in order."""
+    """Each canonical line's original line: equal lines align; inside a changed block a canonical line
+    maps to the next original line it begins (a line whose comment was cut), else to None (`pass`)."""
     mapped: list[int | None] = [None] * len(canonical)
     matcher = difflib.SequenceMatcher(None, [line.rstrip() for line in original], [line.rstrip() for line in canonical],
                                       autojunk=False)
     for tag, first_start, first_end, second_start, second_end in matcher.get_opcodes():
-        if tag in ("equal", "replace"):
-            for offset in range(min(first_end - first_start, second_end - second_start)):
+        if tag == "equal":
+            for offset in range(first_end - first_start):
                 mapped[second_start + offset] = first_start + offset + 1
+        elif tag == "replace":
+            position = first_start
+            for index in range(second_start, second_end):
+                text = canonical[index].rstrip()
+                match = next((line for line in range(position, first_end) if original[line].startswith(text)), None)
+                if text and match is not None:
+                    mapped[index], position = match + 1, match + 1
     return tuple(mapped)
 
 
 def canonical_program(code: str) -> CanonicalProgram:
-    """The snippet without docstrings and comments, with its line map; raises NotCanonical."""
+    """The snippet without docstrings and comments, with its line map; raises NotCanonical.
+
+    Code that does not compile, nests deeper than libcst can walk (checked first, on CPython's own
+    AST, since libcst's parse time grows quadratically with depth), or that libcst does not print
+    back exactly (a lone carriage return) cannot be made canonical."""
+    problem = compile_problem(code)
+    if problem is not None:
+        raise NotCanonical(f"the snippet does not compile: {problem}")
+    if depth_exceeds(ast.parse(code), max_nesting_depth()):
+        raise NotCanonical(f"syntax tree deeper than {max_nesting_depth()} levels")
     try:
         module = cst.parse_module(code)
+        if module.code != code:
+            raise NotCanonical("libcst does not print the snippet back exactly")
         stripped = module.visit(_StripDocumentation()).code
     except (cst.ParserSyntaxError, RecursionError, cst.CSTValidationError) as error:
         raise NotCanonical(f"{type(error).__name__}: {error}") from None

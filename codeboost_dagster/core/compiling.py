@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
+import ast
+import sys
 import warnings
+
+_FRAMES_PER_TREE_LEVEL = 4
+"""Python frames libcst's recursive walks use per tree level, with margin (measured: codegen with
+positions fails between depth 300 and 350 at the default limit of 1000)."""
 
 
 def compile_problem(code: str) -> str | None:
@@ -16,3 +22,19 @@ def compile_problem(code: str) -> str | None:
     except (ValueError, RecursionError, MemoryError, OverflowError) as error:
         return f"{type(error).__name__}: {error}"
     return None
+
+
+def max_nesting_depth() -> int:
+    """Deepest syntax tree (counted on CPython's AST) that libcst can walk at the current recursion limit."""
+    return sys.getrecursionlimit() // _FRAMES_PER_TREE_LEVEL
+
+
+def depth_exceeds(tree: ast.AST, limit: int) -> bool:
+    """The syntax tree has a path longer than `limit` nodes (checked without recursion)."""
+    stack = [(tree, 1)]
+    while stack:
+        node, depth = stack.pop()
+        if depth > limit:
+            return True
+        stack.extend((child, depth + 1) for child in ast.iter_child_nodes(node))
+    return False

@@ -149,6 +149,7 @@ VERL_ROWS = pa.schema(
                     pa.field("program_id", pa.string()),
                     pa.field("error_type", pa.string()),
                     pa.field("prompt_tokens", pa.int64()),
+                    pa.field("answer_tokens", pa.int64()),
                     pa.field("reference_answer", pa.large_string()),
                 ]
             ),
@@ -167,6 +168,7 @@ VERL_DATASET = pa.schema(
         pa.field("version", pa.string(), nullable=False),
         pa.field("tokenizer", pa.string(), nullable=False),
         pa.field("max_prompt_tokens", pa.int64(), nullable=False),
+        pa.field("max_answer_tokens", pa.int64(), nullable=False),
     ]
 )
 
@@ -177,6 +179,7 @@ VERL_DROPS = pa.schema(
         pa.field("task_type", pa.string(), nullable=False),
         pa.field("reason", pa.string(), nullable=False),
         pa.field("prompt_tokens", pa.int64(), nullable=False),
+        pa.field("answer_tokens", pa.int64(), nullable=False),
     ]
 )
 
@@ -200,6 +203,7 @@ TRAINING_METRICS = pa.schema(
         pa.field("reward_std", pa.float64()),
         pa.field("format_rate", pa.float64()),
         pa.field("stdout_ok", pa.float64()),
+        pa.field("infra_error_rate", pa.float64()),
         pa.field("kl", pa.float64()),
         pa.field("loss", pa.float64()),
         pa.field("completion_tokens", pa.float64()),

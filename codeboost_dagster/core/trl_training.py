@@ -27,6 +27,7 @@ METRIC_NAMES = {
     "reward_std": "reward_std",
     "format_rate": "format_rate",
     "stdout_ok": "stdout_ok",
+    "infra_error": "infra_error_rate",
     "kl": "kl",
     "loss": "loss",
     "completions/mean_length": "completion_tokens",
@@ -81,14 +82,15 @@ def trl_config(grpo: GRPOSettings, local: LocalTrainingSettings, output_dir: str
     }
 
 
-def trl_dataset_rows(verl_rows: pd.DataFrame, max_prompt_tokens: int) -> list[dict[str, Any]]:
-    """verl rows with prompts up to `max_prompt_tokens` as TRL conversational rows; the reward's
-    inputs ride along as extra columns."""
+def trl_dataset_rows(verl_rows: pd.DataFrame, max_prompt_tokens: int, max_answer_tokens: int) -> list[dict[str, Any]]:
+    """verl rows with prompts up to `max_prompt_tokens` and reference answers that fit the completion
+    budget, as TRL conversational rows; the reward's inputs ride along as extra columns."""
     return [
         {"prompt": list(row["prompt"]), "data_source": row["data_source"],
          "ground_truth": row["reward_model"]["ground_truth"]}
         for row in verl_rows.to_dict("records")
         if row["extra_info"]["prompt_tokens"] <= max_prompt_tokens
+        and row["extra_info"]["answer_tokens"] <= max_answer_tokens
     ]
 
 
@@ -102,7 +104,8 @@ class CodeBoostReward:
 
     def __call__(self, prompts: list, completions: list, data_source: list[str], ground_truth: list[str],
                  log_metric: Callable[[str, float], None] | None = None, **_: Any) -> list[float]:
-        """Scores in completion order; `format_rate` and `stdout_ok` go to TRL's step metrics."""
+        """Scores in completion order; `format_rate`, `stdout_ok` and `infra_error` (the share of
+        rollouts whose re-run failed inside the sandbox) go to TRL's step metrics."""
         from codeboost_dagster.reward import compute_score_batch
 
         texts = [completion[-1]["content"] if isinstance(completion, list) else completion for completion in completions]
@@ -110,6 +113,7 @@ class CodeBoostReward:
         if log_metric is not None and scores:
             log_metric("format_rate", sum(score["format"] for score in scores) / len(scores))
             log_metric("stdout_ok", sum(score["stdout_ok"] for score in scores) / len(scores))
+            log_metric("infra_error", sum(score["infra_error"] for score in scores) / len(scores))
         return [score["score"] for score in scores]
 
 
@@ -142,9 +146,10 @@ def train_with_trl(
     if tokenizer.pad_token is None:
         tokenizer.pad_token = tokenizer.eos_token
     model = AutoModelForCausalLM.from_pretrained(model_location, dtype=torch.bfloat16 if on_gpu else torch.float32)
-    rows = trl_dataset_rows(pd.read_parquet(train_file), local.max_prompt_tokens)
+    rows = trl_dataset_rows(pd.read_parquet(train_file), local.max_prompt_tokens, local.max_completion_length)
     if not rows:
-        raise ValueError(f"{train_file} holds no rows with prompts of at most {local.max_prompt_tokens} tokens")
+        raise ValueError(f"{train_file} holds no rows with prompts of at most {local.max_prompt_tokens} tokens "
+                         f"and answers of at most {local.max_completion_length}")
 
     class StepReporter(TrainerCallback):
         """Forwards each step's logs (reward, KL, step time) as training goes."""

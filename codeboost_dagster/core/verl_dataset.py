@@ -7,6 +7,9 @@ masked line of a backward task) is for inspection and preflight checks; the rewa
 it re-runs the program instead. Prompts over the token budget are
 dropped here, counted exactly as verl counts them (the policy's chat template with the generation
 prompt), never truncated: a truncated prompt loses its answer instructions (METHOD.md section 5).
+So are tasks whose reference answer (the perfect completion, `prompts.reference_completion`) is
+longer than the response budget in the policy's tokens: no rollout could earn their reward.
+`extra_info.answer_tokens` keeps that length, so a trainer with a smaller budget can select on it.
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from codeboost_dagster.core.frames import records
+from codeboost_dagster.core.prompts import reference_completion
 from codeboost_dagster.core.schemas import VERL_DROPS, VERL_ROWS
 
 DATA_SOURCE_PREFIX = "codeboost"
@@ -29,6 +33,7 @@ ABILITY = "code"
 REWARD_STYLE = "rule"
 TRAINING_SPLITS = ("train", "val")
 OVER_BUDGET = "prompt_over_token_budget"
+ANSWER_OVER_BUDGET = "answer_over_token_budget"
 
 
 @dataclass(frozen=True)
@@ -70,7 +75,16 @@ def prompt_token_counts(prompts: Sequence[str], tokenizer: Any) -> list[int]:
     return [len(ids) for ids in tokenizer(texts, add_special_tokens=False)["input_ids"]]
 
 
-def _row(task: dict, index: int, tokens: int) -> dict:
+def answer_token_counts(tasks: pd.DataFrame, tokenizer: Any) -> list[int]:
+    """Tokens of each task's reference completion (what a perfect policy writes)."""
+    if tasks.empty:
+        return []
+    texts = [reference_completion(json.loads(truth), line)
+             for truth, line in zip(tasks["ground_truth"], tasks["masked_line"])]
+    return [len(ids) for ids in tokenizer(texts, add_special_tokens=False)["input_ids"]]
+
+
+def _row(task: dict, index: int, tokens: int, answer_tokens: int) -> dict:
     return {
         "data_source": data_source(task["task_type"]),
         "prompt": chat_messages(task["prompt"]),
@@ -85,26 +99,32 @@ def _row(task: dict, index: int, tokens: int) -> dict:
             "program_id": task["program_id"],
             "error_type": task["error_type"],
             "prompt_tokens": tokens,
+            "answer_tokens": answer_tokens,
             "reference_answer": task["masked_line"],
         },
     }
 
 
-def build_verl_dataset(tasks: pd.DataFrame, tokenizer: Any, max_prompt_tokens: int) -> VerlDataset:
-    """verl rows for the train and val tasks that fit the budget; the rest are dropped with a reason."""
+def build_verl_dataset(
+    tasks: pd.DataFrame, tokenizer: Any, max_prompt_tokens: int, max_answer_tokens: int
+) -> VerlDataset:
+    """verl rows for the train and val tasks that fit both budgets; the rest are dropped with a reason."""
     counts = pd.Series(prompt_token_counts(tasks["prompt"].tolist(), tokenizer), index=tasks.index, dtype="int64")
+    answers = answer_token_counts(tasks, tokenizer)
     rows: dict[str, list[dict]] = {split: [] for split in TRAINING_SPLITS}
     dropped: list[dict] = []
     held_out = 0
-    for task, tokens in zip(records(tasks), counts.tolist()):
+    for task, tokens, answer_tokens in zip(records(tasks), counts.tolist(), answers):
+        reason = OVER_BUDGET if tokens > max_prompt_tokens else (
+            ANSWER_OVER_BUDGET if answer_tokens > max_answer_tokens else None)
         if task["split"] not in rows:
             held_out += 1
-        elif tokens > max_prompt_tokens:
+        elif reason is not None:
             dropped.append({"task_id": task["task_id"], "split": task["split"], "task_type": task["task_type"],
-                            "reason": OVER_BUDGET, "prompt_tokens": tokens})
+                            "reason": reason, "prompt_tokens": tokens, "answer_tokens": answer_tokens})
         else:
             split_rows = rows[task["split"]]
-            split_rows.append(_row(task, len(split_rows), tokens))
+            split_rows.append(_row(task, len(split_rows), tokens, answer_tokens))
     return VerlDataset(
         splits={split: pd.DataFrame(split_rows, columns=VERL_ROWS.names) for split, split_rows in rows.items()},
         dropped=pd.DataFrame(dropped, columns=VERL_DROPS.names),

@@ -24,7 +24,7 @@ def test_every_stage_succeeds_and_every_check_passes(pipeline):
     evaluations = downstream.get_asset_check_evaluations()
     assert {evaluation.check_name for evaluation in evaluations} == {
         "clique_property", "curation_conservation", "curation_determinism", "augmentation_accounting",
-        "execution_conservation", "task_conservation", "split_by_snippet", "verl_conservation",
+        "execution_conservation", "task_conservation", "split_by_snippet", "exploit_audit", "verl_conservation",
     }
     assert all(evaluation.passed for evaluation in evaluations)
 
@@ -76,6 +76,25 @@ def test_metadata_for_the_ui(pipeline):
     assert "data:image/png;base64" in metadata["curated_snippets"]["distance_distribution"].value
     assert "| ok |" in metadata["execution_records"]["by_status"].value
     assert "```diff" in metadata["augmented_variants"]["example_diff"].value
+    tasks = metadata["training_tasks"]
+    assert 0.5 < tasks["load_bearing_share"].value <= 1.0
+    assert "| print_and_exit " in tasks["exploit_audit"].value
+    assert "data:image/png;base64" in tasks["probes_per_task_plot"].value
+    assert tasks["nondeterministic_dropped"].value == 0
+
+
+def test_programs_are_canonical_and_trace_back_to_their_lines(pipeline):
+    storage, _, _ = pipeline
+    curated = _table(storage, "curated_snippets").set_index("snippet_id")
+    variants = _table(storage, "augmented_variants")
+    tasks = _table(storage, "training_tasks")
+    assert not variants["code"].str.contains(">>>").any()
+    assert not tasks["prompt"].str.contains(">>>").any()
+    for row in variants.head(50).itertuples():
+        original = curated.loc[row.snippet_id, "code"].split("\n")
+        for line, source in zip(row.code.split("\n"), json.loads(row.source_lines)):
+            if source is not None and row.variant_index == 0:
+                assert original[source - 1].startswith(line.rstrip()) or line.strip() == ""
 
 
 def test_training_tasks_are_error_aware_and_split_by_snippet(pipeline):
@@ -85,7 +104,8 @@ def test_training_tasks_are_error_aware_and_split_by_snippet(pipeline):
     assert len(tasks) + len(report) == len(records)
     assert set(tasks["task_type"]) == {"forward", "backward"}
     assert set(report["reason"]) <= {"status_timeout", "status_memory", "status_output_limit", "status_sandbox_error",
-                                     "error_type_not_allowed"}
+                                     "error_type_not_allowed", "duplicate_outputs", "nondeterministic", "empty_output",
+                                     "no_probe", "probe_not_reproduced", "exploitable"}
     assert set(tasks["error_type"].dropna()) <= set(SettingsResource().get().tasks.allowed_error_types)
     assert tasks.groupby("snippet_id")["split"].nunique().max() == 1
 

@@ -23,7 +23,9 @@ from codeboost_dagster.core.augmentation import (
 )
 from codeboost_dagster.core.settings import AugmentationSettings
 
-SETTINGS = AugmentationSettings(p=0.5, variants_per_snippet=3)
+SETTINGS = AugmentationSettings(p=0.5, variants_per_snippet=3, canonical_programs=False)
+"""Screening sees the code as it arrives here; canonicalisation (on by default) is tested below."""
+CANONICAL = AugmentationSettings(p=0.5, variants_per_snippet=3)
 
 
 def _only_original(code: str, test_cases: str = "[]", max_code_chars: int | None = None) -> set[str]:
@@ -60,6 +62,25 @@ def _only_original(code: str, test_cases: str = "[]", max_code_chars: int | None
 )
 def test_bad_code_keeps_the_original_with_a_reason(code, reason):
     assert _only_original(code) == {reason}
+
+
+@pytest.mark.parametrize("code", ["print 'hello'\n", "x = 1\x00\n", "x = " + "+".join(["1"] * 5000) + "\n", "\r"])
+def test_code_that_cannot_be_made_canonical_is_dropped_whole(code):
+    outcome = augment_snippet("bad", code, "[]", CANONICAL)
+    assert outcome.variants == []
+    assert [(drop.variant_index, drop.reason) for drop in outcome.dropped] == [(i, "not_canonical") for i in range(4)]
+    result = augment_snippets(pd.DataFrame({"snippet_id": ["bad"], "code": [code], "test_cases": ["[]"]}), CANONICAL,
+                              workers=1)
+    assert accounting_problems(["bad"], result, CANONICAL.variants_per_snippet) == []
+
+
+def test_canonical_variants_carry_no_docstrings_or_comments_and_map_to_source_lines():
+    code = 'def f(x):\n    """>>> f(2)\n    4\n    """\n    return x * 2  # double\n\n\nprint(f(2))\n'
+    outcome = augment_snippet("doc", code, "[]", AugmentationSettings(p=1.0, variants_per_snippet=2))
+    for row in outcome.variants:
+        assert '"""' not in row.code and "#" not in row.code
+        assert json.loads(row.source_lines)[:2] == [1, 5]
+    assert outcome.variants[0].code == "def f(x):\n    return x * 2\n\n\nprint(f(2))\n"
 
 
 def test_huge_code_is_refused_by_the_size_limit():
@@ -99,7 +120,7 @@ def test_unusual_text_is_augmented_and_replays_exactly(code):
     assert len(outcome.variants) > 1
     for row in outcome.variants[1:]:
         compile(row.code, "<variant>", "exec")
-        assert apply_mutations(code, mutations_from_json(row.mutations)) == row.code
+        assert apply_mutations(outcome.variants[0].code, mutations_from_json(row.mutations)) == row.code
 
 
 @settings(max_examples=150, deadline=None)
@@ -109,6 +130,9 @@ def test_arbitrary_text_never_raises(code, test_cases):
     indices = [r.variant_index for r in outcome.variants] + [d.variant_index for d in outcome.dropped]
     assert sorted(indices) == [0, 1, 2, 3]
     assert "augmentation_error" not in {drop.reason for drop in outcome.dropped}
+    canonical = augment_snippet("fuzz", code, test_cases, CANONICAL)
+    indices = [r.variant_index for r in canonical.variants] + [d.variant_index for d in canonical.dropped]
+    assert sorted(indices) == [0, 1, 2, 3]
 
 
 def test_tables_have_the_documented_columns_and_types():

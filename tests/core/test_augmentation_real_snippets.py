@@ -66,6 +66,7 @@ def test_kept_variants_compile_and_replay_from_their_records(snippet, seed, p):
     augmentation_settings = AugmentationSettings(p=p, seed=seed, variants_per_snippet=3)
     outcome = augment_snippet(snippet.snippet_id, code, TEST_CASES, augmentation_settings)
     original_cases = normalize_test_cases(TEST_CASES)
+    code = outcome.variants[0].code  # the canonical original that mutations are recorded against
     guard_lines = {number for number, line in enumerate(code.splitlines(), 1) if line + "\n" == GUARD_LINE}
     indices = [r.variant_index for r in outcome.variants] + [d.variant_index for d in outcome.dropped]
     assert sorted(indices) == [0, 1, 2, 3]
@@ -142,7 +143,7 @@ def test_results_do_not_depend_on_worker_count_or_row_order():
 def test_kept_variants_keep_the_programs_structure():
     for snippet in ALGORITHMS[1::20]:
         outcome = augment_snippet(snippet.snippet_id, snippet.code, "[]", AugmentationSettings(p=0.3))
-        original = ast.parse(snippet.code)
+        original = ast.parse(outcome.variants[0].code)  # the canonical original
         for row in outcome.variants[1:]:
             variant = ast.parse(row.code)
             assert [type(node).__name__ for node in variant.body] == [type(node).__name__ for node in original.body]

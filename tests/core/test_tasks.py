@@ -1,62 +1,137 @@
-"""Forward/backward task construction from execution records, called directly."""
+"""Task construction from real execution records: every check runs in the real local sandbox."""
 
 from __future__ import annotations
 
 import json
 
 import pandas as pd
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from codeboost_dagster.core.answers import last_block
+from codeboost_dagster.core.masking import maskable_lines
+from codeboost_dagster.core.probes import perturbations
+from codeboost_dagster.core.sandbox import Program, open_sandbox
 from codeboost_dagster.core.schemas import EXECUTION_RECORDS
-from codeboost_dagster.core.settings import SandboxLimits, TaskSettings
+from codeboost_dagster.core.settings import TaskSettings
 from codeboost_dagster.core.tasks import build_tasks, split_of
+from tests.task_records import LIMITS, certified_tasks, execution_records, programs
 
-CODE = "def f(x):\n    return 10 // x\n\n\nprint(f(2))\nprint(f(0))\n"
-TRACE = 'Traceback (most recent call last):\n  File "/sandbox/main.py", line 6, in <module>\nZeroDivisionError: integer division or modulo by zero\n'
-
-
-def _record(index: int, status: str = "error", error_type: str | None = "ZeroDivisionError") -> dict:
-    return {
-        "program_id": f"p{index}", "variant_id": f"v{index}", "snippet_id": f"s{index % 7}", "case_index": 0,
-        "code": CODE, "stdin": "", "stdout": "5\n", "stderr": TRACE if status == "error" else "", "returncode": 1,
-        "status": status, "error_type": error_type, "wall_ms": 1.0, "cpu_ms": 1.0, "backend": "forkserver",
-        "python_version": "3.11.7", "command": "python3 /sandbox/main.py", "started_at": "t", "finished_at": "t",
-    }
+@pytest.fixture(scope="module")
+def sandbox():
+    with open_sandbox("forkserver", LIMITS, concurrency=2) as opened:
+        yield opened
 
 
-def _frame(rows: list[dict]) -> pd.DataFrame:
-    return pd.DataFrame(rows, columns=EXECUTION_RECORDS.names)
+def test_every_record_gives_a_task_or_a_reason(sandbox):
+    records = execution_records(sandbox, programs(6) + ["import time\ntime.sleep(5)\n", "raise RuntimeError('no')\n"])
+    build = certified_tasks(sandbox, records)
+    assert len(build.tasks) + len(build.dropped) == len(records)
+    reasons = dict(zip(build.dropped["program_id"], build.dropped["reason"]))
+    assert sorted(reasons.values()).count("status_timeout") == 1
+    assert "error_type_not_allowed" in reasons.values()
 
 
-def test_error_aware_selection_accounts_for_every_record():
-    rows = [_record(0), _record(1, "ok", None), _record(2, "timeout", None), _record(3, "error", "RuntimeError"),
-            _record(4, "memory", "MemoryError")]
-    build = build_tasks(_frame(rows), TaskSettings(), SandboxLimits())
-    assert len(build.tasks) + len(build.dropped) == len(rows)
-    assert set(build.tasks["program_id"]) == {"p0", "p1"}
-    assert dict(zip(build.dropped["program_id"], build.dropped["reason"])) == {
-        "p2": "status_timeout", "p3": "error_type_not_allowed", "p4": "status_memory"}
+def test_a_nondeterministic_program_is_dropped(sandbox):
+    records = execution_records(sandbox, ["print(object())\n", "import os\nprint(os.urandom(8).hex())\n", "print(1 + 1)\n"])
+    build = certified_tasks(sandbox, records, forward_fraction=1.0)
+    reasons = dict(zip(build.dropped["variant_id"], build.dropped["reason"]))
+    assert reasons == {"v0": "nondeterministic", "v1": "nondeterministic"}
+    assert build.tasks["variant_id"].tolist() == ["v2"]
 
 
-def test_task_mix_and_prompts():
-    build = build_tasks(_frame([_record(i) for i in range(400)]), TaskSettings(), SandboxLimits())
-    forward_share = (build.tasks["task_type"] == "forward").mean()
-    assert 0.65 < forward_share < 0.85
+def test_hygiene_empty_outputs_and_duplicate_runs(sandbox):
+    records = execution_records(sandbox, ["x = 1\n", "print(7)\n", "print(7)\n"])
+    records.loc[2, "snippet_id"] = records.loc[1, "snippet_id"]  # a second variant of one snippet, same output
+    build = certified_tasks(sandbox, records, forward_fraction=1.0)
+    assert dict(zip(build.dropped["variant_id"], build.dropped["reason"])) == {
+        "v0": "empty_output", "v2": "duplicate_outputs"}
+
+
+def test_backward_tasks_mask_load_bearing_lines_with_probes(sandbox):
+    records = execution_records(sandbox, programs(40))
+    build = certified_tasks(sandbox, records, forward_fraction=0.0)
+    backward = build.tasks[build.tasks["task_type"] == "backward"]
+    assert len(backward) >= 20
+    noops, expected = [], []
+    for task in backward.itertuples():
+        truth = json.loads(task.ground_truth)
+        lines = truth["masked_code"].split("\n")
+        assert lines[task.masked_line_index] == "MASKED_LINE_0"
+        assert task.masked_line.strip() not in task.prompt
+        assert "if __name__" not in task.masked_line and task.masked_line.strip() != "pass"
+        assert 1 <= len(truth["probes"]) <= 2 and truth["status"] in ("ok", "error")
+        assert 0.5 <= truth["rerun_wall_time_s"] <= LIMITS.wall_time_s
+        for probe in truth["probes"]:
+            assert probe["masked_code"].split("\n")[task.masked_line_index] == "MASKED_LINE_0"
+            assert (probe["stdout"], probe["stderr"]) != (truth["stdout"], truth["stderr"])
+        noop = lines.copy()
+        noop[task.masked_line_index] = task.masked_line[: len(task.masked_line) - len(task.masked_line.lstrip())] + "pass"
+        noops.append("\n".join(noop))
+        expected.append((truth["stdout"], truth["stderr"]))
+    results = sandbox.run_many([Program(code) for code in noops])
+    assert all((result.stdout, result.stderr) != outputs for result, outputs in zip(results, expected))
+    assert set(build.audit["stub"]) >= {"noop", "prompt_example", "print_and_exit"}
+    assert not build.audit[build.audit["task_id"].isin(build.tasks["task_id"])]["passed"].any()
+
+
+def test_prompts_state_the_run_context_and_answer_format(sandbox):
+    build = certified_tasks(sandbox, execution_records(sandbox, programs(12)))
     forward = build.tasks[build.tasks["task_type"] == "forward"].iloc[0]
-    assert "Python: 3.11.7" in forward["prompt"] and "/sandbox/main.py" in forward["prompt"]
+    assert "Python: " in forward["prompt"] and "/sandbox/main.py" in forward["prompt"]
     assert last_block(forward["prompt"], "answer_stderr") is not None
-    backward = build.tasks[build.tasks["task_type"] == "backward"].iloc[0]
-    truth = json.loads(backward["ground_truth"])
-    masked = truth["masked_code"].split("\n")
-    assert masked[truth["masked_line_index"]] == "MASKED_LINE_0"
-    assert CODE.split("\n")[truth["masked_line_index"]] == backward["masked_line"] != ""
-    assert truth["limits"]["program_path"] == "/sandbox/main.py"
-
-
-def test_splits_are_per_snippet_and_deterministic():
-    build = build_tasks(_frame([_record(i) for i in range(70)]), TaskSettings(), SandboxLimits())
     assert build.tasks.groupby("snippet_id")["split"].nunique().max() == 1
-    again = build_tasks(_frame([_record(i) for i in range(70)]), TaskSettings(), SandboxLimits())
-    assert build.tasks.equals(again.tasks)
+
+
+def test_builds_are_deterministic(sandbox):
+    records = execution_records(sandbox, programs(10))
+    first, again = certified_tasks(sandbox, records), certified_tasks(sandbox, records)
+    assert first.tasks.equals(again.tasks) and first.dropped.equals(again.dropped)
     shares = pd.Series([split_of(f"snippet{i}", TaskSettings()) for i in range(4000)]).value_counts(normalize=True)
     assert abs(shares["train"] - 0.9) < 0.03 and abs(shares["test"] - 0.05) < 0.02
+
+
+def test_records_with_a_frame_of_the_schema_columns_only():
+    frame = pd.DataFrame(columns=EXECUTION_RECORDS.names)
+    build = build_tasks(frame, TaskSettings(), LIMITS, lambda programs, _: [])
+    assert build.tasks.empty and build.dropped.empty
+
+
+statement = st.one_of(
+    st.integers(0, 99).map(lambda n: f"x = {n}"),
+    st.integers(0, 9).map(lambda n: f"print(x + {n})"),
+    st.just("if x:\n    y = 1"),
+    st.just("pass"),
+    st.just("z = (1 +\n     2)"),
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(statement, min_size=1, max_size=12))
+def test_maskable_lines_are_whole_simple_statements(statements):
+    code = "from __future__ import annotations\nx = 0\n" + "\n".join(statements) + '\nif __name__ == "__main__":\n    __result__ = f(1)\n    print(__result__)\n'
+    lines = code.split("\n")
+    for index in maskable_lines(code):
+        line = lines[index].strip()
+        assert line and not line.startswith(("from __future__", "if ", "pass", "__result__", "print(__result__)"))
+        assert line.count("(") == line.count(")")
+        compile("\n".join(lines[:index] + [lines[index][: len(lines[index]) - len(lines[index].lstrip())] + "pass"]
+                          + lines[index + 1:]), "<probe>", "exec")
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(statement, min_size=2, max_size=12), st.integers(0, 2**32), st.text("ab1 \n", max_size=8))
+def test_probes_never_touch_the_masked_line_or_the_layout(statements, seed, stdin):
+    import random
+
+    code = "\n".join(statements) + "\n"
+    masked = maskable_lines(code)
+    if not masked:
+        return
+    index = masked[0]
+    for probe in perturbations(code, index, stdin, random.Random(seed), 6, 2):
+        assert probe.code.split("\n")[index] == code.split("\n")[index]
+        assert probe.code.count("\n") == code.count("\n")
+        assert (probe.code, probe.stdin) != (code, stdin)
+        compile(probe.code, "<probe>", "exec")

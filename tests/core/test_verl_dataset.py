@@ -11,10 +11,17 @@ import pytest
 
 from codeboost_dagster.core.models import load_tokenizer, model_location, parse_packaged
 from codeboost_dagster.core.schemas import VERL_ROWS
-from codeboost_dagster.core.settings import CodeBoostSettings, SandboxLimits, TaskSettings
-from codeboost_dagster.core.tasks import build_tasks
-from codeboost_dagster.core.verl_dataset import OVER_BUDGET, build_verl_dataset, prompt_token_counts, write_verl_split
-from tests.core.test_tasks import _frame, _record
+from codeboost_dagster.core.sandbox import open_sandbox
+from codeboost_dagster.core.settings import CodeBoostSettings
+from codeboost_dagster.core.verl_dataset import (
+    ANSWER_OVER_BUDGET,
+    OVER_BUDGET,
+    answer_token_counts,
+    build_verl_dataset,
+    prompt_token_counts,
+    write_verl_split,
+)
+from tests.task_records import LIMITS, certified_tasks, execution_records, programs
 
 POLICY = CodeBoostSettings().model.policy
 
@@ -26,9 +33,10 @@ def tokenizer(model_cache):
 
 @pytest.fixture(scope="module")
 def tasks() -> pd.DataFrame:
-    records = [_record(index, "ok" if index % 3 else "error") for index in range(120)]
-    records[5]["code"] = records[5]["code"] + "# padding\n" * 400
-    return build_tasks(_frame(records), TaskSettings(), SandboxLimits()).tasks
+    codes = programs(120)
+    codes[5] += "# padding\n" * 400
+    with open_sandbox("forkserver", LIMITS, concurrency=2) as sandbox:
+        return certified_tasks(sandbox, execution_records(sandbox, codes)).tasks
 
 
 def test_the_packaged_default_tokenizer_ends_turns_with_im_end(tokenizer):
@@ -47,7 +55,7 @@ def test_token_counts_match_the_chat_template_tokenization_verl_uses(tokenizer):
 
 
 def test_rows_follow_verl_schema_and_keep_the_ground_truth(tasks, tokenizer):
-    dataset = build_verl_dataset(tasks, tokenizer, max_prompt_tokens=10_000)
+    dataset = build_verl_dataset(tasks, tokenizer, max_prompt_tokens=10_000, max_answer_tokens=10_000)
     by_id = tasks.set_index("task_id")
     for split, rows in dataset.splits.items():
         assert list(rows.columns) == VERL_ROWS.names
@@ -64,7 +72,7 @@ def test_rows_follow_verl_schema_and_keep_the_ground_truth(tasks, tokenizer):
 def test_over_budget_prompts_are_dropped_not_truncated_and_every_task_is_accounted_for(tasks, tokenizer):
     counts = pd.Series(prompt_token_counts(tasks["prompt"].tolist(), tokenizer), index=tasks.index)
     budget = int(counts.median())
-    dataset = build_verl_dataset(tasks, tokenizer, max_prompt_tokens=budget)
+    dataset = build_verl_dataset(tasks, tokenizer, max_prompt_tokens=budget, max_answer_tokens=10_000)
     training = tasks["split"].isin(["train", "val"])
     assert dataset.held_out == int((~training).sum())
     assert len(dataset.dropped) == int(((counts > budget) & training).sum()) > 0
@@ -77,15 +85,26 @@ def test_over_budget_prompts_are_dropped_not_truncated_and_every_task_is_account
     assert kept_prompts <= set(tasks["prompt"])
 
 
+def test_tasks_whose_reference_answer_is_over_the_response_budget_are_dropped(tasks, tokenizer):
+    answers = pd.Series(answer_token_counts(tasks, tokenizer), index=tasks.index)
+    budget = int(answers.median())
+    dataset = build_verl_dataset(tasks, tokenizer, max_prompt_tokens=10_000, max_answer_tokens=budget)
+    training = tasks["split"].isin(["train", "val"])
+    assert len(dataset.dropped) == int(((answers > budget) & training).sum()) > 0
+    assert set(dataset.dropped["reason"]) == {ANSWER_OVER_BUDGET} and (dataset.dropped["answer_tokens"] > budget).all()
+    kept = pd.concat(dataset.splits.values())
+    assert kept["extra_info"].map(lambda info: info["answer_tokens"]).max() <= budget
+
+
 def test_split_files_round_trip_with_nested_types_and_versions_follow_content(tasks, tokenizer):
-    dataset = build_verl_dataset(tasks, tokenizer, max_prompt_tokens=10_000)
+    dataset = build_verl_dataset(tasks, tokenizer, max_prompt_tokens=10_000, max_answer_tokens=10_000)
     buffer = io.BytesIO()
     write_verl_split(dataset.splits["train"], buffer)
     table = pq.read_table(io.BytesIO(buffer.getvalue()))
     assert table.schema.equals(VERL_ROWS)
     assert table.num_rows == len(dataset.splits["train"])
-    again = build_verl_dataset(tasks, tokenizer, max_prompt_tokens=10_000)
-    smaller = build_verl_dataset(tasks.iloc[1:], tokenizer, max_prompt_tokens=10_000)
+    again = build_verl_dataset(tasks, tokenizer, max_prompt_tokens=10_000, max_answer_tokens=10_000)
+    smaller = build_verl_dataset(tasks.iloc[1:], tokenizer, max_prompt_tokens=10_000, max_answer_tokens=10_000)
     assert again.version == dataset.version != smaller.version
 
 

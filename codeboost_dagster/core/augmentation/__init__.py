@@ -4,7 +4,8 @@ Public API:
 - `augment_snippets(snippets, settings, workers, progress, max_code_chars) -> AugmentationResult`
   with `variants` (AUGMENTED_VARIANTS columns) and `dropped` (AUGMENTATION_REPORT columns).
 - `augment_snippet(...)`: the same for one snippet, without pandas.
-- `apply_mutations(original_code, mutations)` / `apply_input_mutations(test_cases, mutations)`:
+- `apply_mutations(original_code, mutations)` / `apply_input_mutations(test_cases, mutations)`
+  (original_code: the original row's code, i.e. the canonical program):
   rebuild a variant from its original and its records (`mutations_from_json(row.mutations)`).
 - `accounting_problems(...)`: the conservation check (kept + dropped = 1 + K per snippet);
   `mutation_counts(mutations)`: mutations per level and kind.

@@ -11,7 +11,6 @@ with libcst 1.9), so a pathological snippet is refused in milliseconds instead.
 from __future__ import annotations
 
 import ast
-import sys
 import warnings
 from dataclasses import dataclass
 from typing import Any
@@ -20,12 +19,8 @@ import libcst as cst
 
 from codeboost_dagster.core.augmentation import reasons
 from codeboost_dagster.core.augmentation.sites import LocatedSites, SiteLocationError, SourceNotReproduced, locate_sites
+from codeboost_dagster.core.compiling import depth_exceeds, max_nesting_depth
 from codeboost_dagster.core.test_cases import InvalidTestCases, normalize_test_cases
-
-_FRAMES_PER_TREE_LEVEL = 4
-"""Python frames libcst's recursive walks use per tree level, with margin (measured: codegen with
-positions fails between depth 300 and 350 at the default limit of 1000)."""
-
 
 class Rejection(Exception):
     """The snippet cannot be augmented; `reason` is from `reasons.SNIPPET_REASONS`."""
@@ -45,21 +40,6 @@ class ParsedSnippet:
     sites: LocatedSites
 
 
-def max_nesting_depth() -> int:
-    """Deepest syntax tree (counted on CPython's AST) that libcst can walk at the current recursion limit."""
-    return sys.getrecursionlimit() // _FRAMES_PER_TREE_LEVEL
-
-
-def _depth_exceeds(tree: ast.AST, limit: int) -> bool:
-    stack = [(tree, 1)]
-    while stack:
-        node, depth = stack.pop()
-        if depth > limit:
-            return True
-        stack.extend((child, depth + 1) for child in ast.iter_child_nodes(node))
-    return False
-
-
 def _check_compiles(code: str) -> None:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
@@ -70,7 +50,7 @@ def _check_compiles(code: str) -> None:
         except RecursionError as error:
             raise Rejection(reasons.TOO_DEEPLY_NESTED, _describe(error)) from None
         limit = max_nesting_depth()
-        if _depth_exceeds(tree, limit):
+        if depth_exceeds(tree, limit):
             raise Rejection(reasons.TOO_DEEPLY_NESTED, f"syntax tree deeper than {limit} levels")
         try:
             compile(tree, "<snippet>", "exec", dont_inherit=True)
