@@ -5,7 +5,8 @@
 Tasks come from the bundled sample through the real pipeline core (read, filter, augment, run,
 build tasks). Each of `prompts` tasks (a quarter backward, as METHOD.md) gets `group` completions:
 for forward tasks the recorded output, a wrong output, or a missing block; for backward tasks the
-original line, a wrong line, or a missing block. Three ways score the same completions:
+original line, a wrong line, or a missing block. A backward answer is re-run for the visible run
+and, when that is reproduced, once per hidden probe. Three ways score the same completions:
 - batch: `compute_score_batch` (backward answers re-run together on every sandbox slot);
 - concurrent: `compute_score` per completion from a thread pool, the way verl 0.9.1's naive
   reward loop calls it (`run_in_executor` on the default executor);
@@ -39,7 +40,8 @@ from codeboost_dagster.core.filtering import filter_snippets, raw_snippets_frame
 from codeboost_dagster.core.prompts import STDERR_TAG, STDOUT_TAG
 from codeboost_dagster.core.readers import read_dump
 from codeboost_dagster.core.sample_dump import write_sample_dump
-from codeboost_dagster.core.sandbox import ExecutionResult, open_sandbox
+from codeboost_dagster.core.backward import score_answers
+from codeboost_dagster.core.sandbox import ExecutionResult, Program, open_sandbox
 from codeboost_dagster.core.sandbox.local import default_interpreter
 from codeboost_dagster.core.settings import CodeBoostSettings, RewardSettings, SandboxLimits
 from codeboost_dagster.core.tasks import build_tasks
@@ -48,17 +50,23 @@ RESULTS = Path(__file__).parent / "results" / "reward.md"
 TARGET = ">= 1.8x the one-by-one fresh-interpreter way on 2 cores"
 
 
-def sample_tasks(settings: CodeBoostSettings) -> pd.DataFrame:
-    """Training tasks of the bundled sample, built by the pipeline's own core functions."""
+def sample_variants(settings: CodeBoostSettings) -> pd.DataFrame:
+    """Augmented variants of the bundled sample, made by the pipeline's own core functions."""
     with tempfile.TemporaryDirectory() as scratch:
         dump = Path(scratch) / "sample.jsonl"
         write_sample_dump(dump)
         raw = raw_snippets_frame(read_dump(dump, "sample.jsonl", settings.ingestion))
     kept = filter_snippets(raw, settings.filtering).kept
-    variants = augment_snippets(kept, settings.augmentation).variants
+    return augment_snippets(kept, settings.augmentation).variants
+
+
+def sample_tasks(settings: CodeBoostSettings) -> pd.DataFrame:
+    """Certified training tasks of the bundled sample, built by the pipeline's own core functions."""
+    variants = sample_variants(settings)
     with open_sandbox("forkserver", settings.sandbox) as sandbox:
         records = execute_runs(plan_runs(variants), sandbox, "forkserver")
-    return build_tasks(records, settings.tasks, settings.sandbox).tasks
+        return build_tasks(records, settings.tasks, settings.sandbox, lambda batch, _: sandbox.run_many(batch),
+                           settings.reward).tasks
 
 
 def _block(tag: str, text: str) -> str:
@@ -95,14 +103,14 @@ def rollouts(tasks: pd.DataFrame, prompts: int, group: int, seed: int = 0) -> pd
     return pd.DataFrame(rows)
 
 
-def fresh_interpreter_run(code: str, stdin: str, limits: SandboxLimits) -> ExecutionResult:
+def fresh_interpreter_run(program: Program, limits: SandboxLimits) -> ExecutionResult:
     """One program as `python3 main.py` in a fresh temp dir with a timeout (the release's way)."""
     with tempfile.TemporaryDirectory() as folder:
-        Path(folder, "main.py").write_text(code)
+        Path(folder, "main.py").write_text(program.code)
         started = time.perf_counter()
         try:
-            done = subprocess.run([default_interpreter(), "main.py"], cwd=folder, input=stdin, capture_output=True,
-                                  text=True, timeout=limits.wall_time_s)
+            done = subprocess.run([default_interpreter(), "main.py"], cwd=folder, input=program.stdin,
+                                  capture_output=True, text=True, timeout=program.wall_time_s or limits.wall_time_s)
             stdout, stderr, status, code_ = done.stdout, done.stderr, "ok" if done.returncode == 0 else "error", done.returncode
         except subprocess.TimeoutExpired:
             stdout, stderr, status, code_ = "", "", "timeout", None
@@ -119,9 +127,10 @@ def score_fresh(frame: pd.DataFrame) -> list[dict]:
         if truth["task_type"] == "forward":
             scores.append(reward.score_forward(row["solution"], truth, weights).to_dict())
             continue
-        program = reward.backward_program(row["solution"], truth)
-        result = None if program is None else fresh_interpreter_run(program.code, program.stdin, SandboxLimits())
-        scores.append(reward.score_backward_run(result, truth, weights).to_dict())
+        answer = reward.backward_answer(row["solution"], truth)
+        fresh = score_answers([(truth, answer)], lambda batch: [fresh_interpreter_run(p, SandboxLimits()) for p in batch],
+                              weights)
+        scores.append(fresh[0].to_dict())
     return scores
 
 
