@@ -44,7 +44,7 @@ def test_the_reward_function_scores_trl_conversational_completions():
                    [{"role": "assistant", "content": "no idea"}]]
     scores = reward([], completions, ["codeboost_forward"] * 2, [truth] * 2, log_metric=logged.__setitem__)
     assert scores == [pytest.approx(0.775), 0.0]
-    assert logged == {"format_rate": 0.5, "stdout_ok": 0.5}
+    assert logged == {"format_rate": 0.5, "stdout_ok": 0.5, "infra_error": 0.0}
 
 
 def test_two_grpo_steps_on_cpu_log_the_reward_and_save_a_checkpoint_that_reloads(tiny_model, train_file, tmp_path):

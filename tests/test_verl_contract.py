@@ -61,7 +61,7 @@ def test_verl_accepts_the_config_the_dataset_and_the_reward(verl_python, manifes
     reference = scores[scores["completion"] == "reference"]
     assert (reference["score"] == MAX_SCORE).all(), reference[["task_id", "data_source", "score"]]
     assert (scores.loc[scores["completion"] == "empty", "score"] == 0.0).all()
-    assert all(set(parts) == {"score", "format", "stdout_ok", "stderr_iou"} for parts in scores["parts"])
+    assert all(set(parts) == {"score", "format", "stdout_ok", "stderr_iou", "infra_error"} for parts in scores["parts"])
 
 
 def test_verl_counts_prompt_tokens_exactly_as_the_dataset_budget_does(verl_python, manifest, model_cache, tmp_path):

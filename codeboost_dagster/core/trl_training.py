@@ -82,15 +82,14 @@ def trl_config(grpo: GRPOSettings, local: LocalTrainingSettings, output_dir: str
     }
 
 
-def trl_dataset_rows(verl_rows: pd.DataFrame, max_prompt_tokens: int, max_answer_tokens: int) -> list[dict[str, Any]]:
-    """verl rows with prompts up to `max_prompt_tokens` and reference answers that fit the completion
-    budget, as TRL conversational rows; the reward's inputs ride along as extra columns."""
+def trl_dataset_rows(verl_rows: pd.DataFrame, max_prompt_tokens: int) -> list[dict[str, Any]]:
+    """verl rows with prompts up to `max_prompt_tokens` as TRL conversational rows; the reward's
+    inputs ride along as extra columns."""
     return [
         {"prompt": list(row["prompt"]), "data_source": row["data_source"],
          "ground_truth": row["reward_model"]["ground_truth"]}
         for row in verl_rows.to_dict("records")
         if row["extra_info"]["prompt_tokens"] <= max_prompt_tokens
-        and row["extra_info"]["answer_tokens"] <= max_answer_tokens
     ]
 
 
@@ -146,10 +145,9 @@ def train_with_trl(
     if tokenizer.pad_token is None:
         tokenizer.pad_token = tokenizer.eos_token
     model = AutoModelForCausalLM.from_pretrained(model_location, dtype=torch.bfloat16 if on_gpu else torch.float32)
-    rows = trl_dataset_rows(pd.read_parquet(train_file), local.max_prompt_tokens, local.max_completion_length)
+    rows = trl_dataset_rows(pd.read_parquet(train_file), local.max_prompt_tokens)
     if not rows:
-        raise ValueError(f"{train_file} holds no rows with prompts of at most {local.max_prompt_tokens} tokens "
-                         f"and answers of at most {local.max_completion_length}")
+        raise ValueError(f"{train_file} holds no rows with prompts of at most {local.max_prompt_tokens} tokens")
 
     class StepReporter(TrainerCallback):
         """Forwards each step's logs (reward, KL, step time) as training goes."""
