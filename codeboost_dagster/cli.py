@@ -15,6 +15,7 @@ from codeboost_dagster.core.partition_keys import UnsafePartitionKey, validate_p
 from codeboost_dagster.definitions import defs
 from codeboost_dagster.jobs import PIPELINE_JOB_NAMES
 from codeboost_dagster.partitions import code_dumps
+from codeboost_dagster.run_launcher import run_worker_tags
 
 
 def run_pipeline(dump: str, instance: DagsterInstance) -> bool:
@@ -26,7 +27,8 @@ def run_pipeline(dump: str, instance: DagsterInstance) -> bool:
         job = defs.resolve_job_def(job_name)
         partition_key = dump if job.partitions_def is not None else None
         print(f"[codeboost] running {job_name} for dump {dump!r}", flush=True)
-        result = job.execute_in_process(instance=instance, partition_key=partition_key, raise_on_error=False)
+        result = job.execute_in_process(instance=instance, partition_key=partition_key, raise_on_error=False,
+                                        tags=run_worker_tags())
         if not result.success:
             print(f"[codeboost] {job_name} failed (run {result.run_id}); see `dg dev` for logs", file=sys.stderr)
             return False

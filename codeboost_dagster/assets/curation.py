@@ -61,7 +61,8 @@ def curated_snippets(context: AssetExecutionContext, filtered_snippets: dict):
     """Maximum-clique curation of every dump's filtered snippets, incremental over earlier runs."""
     config = context.resources.settings.get().curation
     store = context.resources.parquet_io_manager
-    previous_selection, previous_removed = store.load_table("curated_snippets"), store.load_table("curation_report")
+    previous_selection, previous_removed = (store.load_table("curated_snippets", context.log),
+                                            store.load_table("curation_report", context.log))
     every_row = _all_filtered(filtered_snippets)
     candidates = _undecided(every_row, previous_selection, previous_removed)
     existing = previous_selection[every_row.columns] if previous_selection is not None else None

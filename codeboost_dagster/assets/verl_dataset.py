@@ -16,6 +16,7 @@ from codeboost_dagster.assets.metadata import counts_table, frame_table, histogr
 from codeboost_dagster.assets.tasks import TASKS_GROUP
 from codeboost_dagster.core.schemas import VERL_DATASET
 from codeboost_dagster.core.verl_dataset import TRAINING_SPLITS, build_verl_dataset, write_verl_split
+from codeboost_dagster.resources.committed_files import publish
 from codeboost_dagster.resources.models import ModelCache
 from codeboost_dagster.resources.settings import SettingsResource
 from codeboost_dagster.resources.training_files import TrainingFiles
@@ -51,9 +52,7 @@ def verl_dataset(
     for split in TRAINING_SPLITS:
         rows = dataset.splits[split]
         path = training_files.path("verl_dataset", version, f"{split}.parquet")
-        path.parent.mkdir(parents=True, exist_ok=True)
-        with path.open("wb") as handle:
-            write_verl_split(rows, handle)
+        publish(path, lambda handle, rows=rows: write_verl_split(rows, handle))
         task_types = rows["extra_info"].map(lambda info: info["task_type"]).value_counts()
         manifest.append({"split": split, "path": str(path), "rows": len(rows),
                          "forward": int(task_types.get("forward", 0)), "backward": int(task_types.get("backward", 0)),

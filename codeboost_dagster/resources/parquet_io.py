@@ -1,4 +1,10 @@
-"""Parquet IO manager: one file per asset (or per partition), written with the table's explicit schema."""
+"""Parquet IO manager: one file per asset (or per partition), written with the table's explicit schema.
+
+Every write is published atomically (resources.committed_files): a run killed while writing leaves
+the previous complete table in place. A stored table that cannot be read (damaged outside our
+writes) is a clear error naming the file; `load_table`, the incremental state an asset builds on,
+falls back to the version before it.
+"""
 
 from __future__ import annotations
 
@@ -16,11 +22,19 @@ from upath import UPath
 
 from codeboost_dagster.core.partition_keys import validate_partition_key
 from codeboost_dagster.core.schemas import TABLE_SCHEMAS
+from codeboost_dagster.resources.committed_files import previous_version, publish
+
+
+class UnreadableTable(RuntimeError):
+    """A stored Parquet file is damaged (for example truncated by a crash outside our writes)."""
 
 
 def _read_parquet(path: UPath) -> pd.DataFrame:
-    with path.open("rb") as handle:
-        return pq.read_table(handle).to_pandas()
+    try:
+        with path.open("rb") as handle:
+            return pq.read_table(handle).to_pandas()
+    except (pa.ArrowException, OSError) as error:
+        raise UnreadableTable(f"stored table {path} cannot be read ({error}); materialize it again") from error
 
 
 class ParquetIOManager(UPathIOManager):
@@ -36,8 +50,7 @@ class ParquetIOManager(UPathIOManager):
         """Write `obj` with its asset's schema; a column or type mismatch fails the step loudly."""
         schema = TABLE_SCHEMAS.get(context.asset_key.path[-1])
         table = pa.Table.from_pandas(obj, schema=schema, preserve_index=False)
-        with path.open("wb") as handle:
-            pq.write_table(table, handle, compression="zstd")
+        publish(path, lambda handle: pq.write_table(table, handle, compression="zstd"))
 
     def load_from_path(self, context: InputContext, path: UPath) -> pd.DataFrame:
         """Read a Parquet file back as a DataFrame."""
@@ -51,11 +64,21 @@ class ParquetIOManager(UPathIOManager):
             return loaded
         return {} if loaded is None else {context.asset_partition_keys[0]: loaded}
 
-    def load_table(self, asset_name: str) -> pd.DataFrame | None:
+    def load_table(self, asset_name: str, log=None) -> pd.DataFrame | None:
         """The last stored value of an unpartitioned asset, or None before its first materialization;
-        lets an asset build incrementally on its own previous output."""
+        lets an asset build incrementally on its own previous output. When the newest file cannot be
+        read, the version before it is used (and `log` warned), so a damaged file never blocks the
+        pipeline; with neither readable the asset starts afresh."""
         path = self._with_extension(self._base_path / asset_name)
-        return _read_parquet(path) if path.exists() else None
+        for candidate in (path, previous_version(path)):
+            if not candidate.exists():
+                continue
+            try:
+                return _read_parquet(candidate)
+            except UnreadableTable as error:
+                if log is not None:
+                    log.warning(f"{error}; trying the version before it")
+        return None
 
     def get_metadata(self, context: OutputContext, obj: pd.DataFrame) -> dict:
         """Row count and column list for every stored table."""

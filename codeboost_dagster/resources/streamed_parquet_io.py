@@ -1,7 +1,7 @@
 """The Parquet IO manager, plus streaming for the stages that scale out on Ray: an input declared
 with `STREAMED_INPUT` metadata arrives as a `ParquetFile` handle (read batch by batch by the
 stage, never loaded whole), and an output given as a `ParquetFile` (written batch by batch by
-the stage) is copied into place in chunks. DataFrames are stored and loaded exactly as before."""
+the stage) is copied into place in chunks, and published atomically like every table. DataFrames are stored and loaded exactly as before."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from upath import UPath
 
 from codeboost_dagster.core.scale_out.tables import ParquetFile
 from codeboost_dagster.core.schemas import TABLE_SCHEMAS
+from codeboost_dagster.resources.committed_files import publish
 from codeboost_dagster.resources.parquet_io import ParquetIOManager, ParquetIOManagerFactory
 
 STREAMED_INPUT = "codeboost/streamed_input"
@@ -31,8 +32,11 @@ class StreamedParquetIOManager(ParquetIOManager):
         schema = TABLE_SCHEMAS.get(context.asset_key.path[-1])
         if schema is not None and not obj.schema.equals(schema):
             raise ValueError(f"streamed table for {context.asset_key.to_user_string()} does not have its schema")
-        with obj.path.open("rb") as source, path.open("wb") as target:
-            shutil.copyfileobj(source, target, COPY_CHUNK_BYTES)
+        def copy(target) -> None:
+            with obj.path.open("rb") as source:
+                shutil.copyfileobj(source, target, COPY_CHUNK_BYTES)
+
+        publish(path, copy)
 
     def load_from_path(self, context: InputContext, path: UPath):
         """A `ParquetFile` handle for inputs that ask for streaming, else the DataFrame."""

@@ -7,7 +7,7 @@ never imported by the package. One server serves one slot, one program at a time
 Protocol (one JSON object per line on the server's stdin / stdout):
   host -> config  {"limits", "uid", "isolate", "exec_mode", "env", "hostname", "private_scratch", "preload"}
   server -> {"ready": true, "python_version", "program_path", "isolation", "preloaded"} or {"fatal": reason}
-  host -> request {"code", "stdin"}
+  host -> request {"code", "stdin", "wall_time_s"}   (wall_time_s: at most the limits' wall time)
   server -> facts {"stdout", "stderr", "exit_code", "signal", "killed_for", "cpu_ms", "wall_ms",
                    "started_at", "finished_at", "setup_error"}
 The server reports facts (how the program ended, whether it killed it and why); the host
@@ -19,7 +19,7 @@ private root assembled from read-only binds of /usr, /etc and the interpreter, t
 working dir, /tmp and /dev/shm; the server is pid 1 of its namespace, so killing every
 process in it (setsid double-fork daemons included) is one `kill(-1)`. Each program runs in a
 forked child: new session, rlimits, no_new_privs, the slot's uid (when root), an empty
-environment but for `env`. In a container the container provides the namespaces and the
+environment but for `env` and HOME, which is the program's working directory (/sandbox). In a container the container provides the namespaces and the
 server, as its pid 1, does the same per-program work.
 """
 
@@ -143,6 +143,7 @@ class Server:
             self.scratch = [self.workdir]
         self.isolation["fixed_path"] = self.workdir == self.limits["working_dir"]
         self.program_path = os.path.join(self.workdir, os.path.basename(self.limits["program_path"]))
+        self.env["HOME"] = self.workdir  # Path.home() and expanduser("~") work, as on a normal machine
         self.rlimits = self.compute_rlimits()
         signal.signal(signal.SIGINT, signal.SIG_DFL)  # as pid 1 this makes the server immune to it
 

@@ -185,4 +185,12 @@ def test_host_environment_is_not_visible(monkeypatch, start_sandbox, sandbox):
         result = fresh.run(Program(code))
     assert result.status == "ok", result
     assert secret not in result.stdout
-    assert result.stdout.startswith("['LANG', 'PATH', 'PYTHONHASHSEED'] None\n")
+    assert result.stdout.startswith("['HOME', 'LANG', 'PATH', 'PYTHONHASHSEED'] None\n")
+
+
+def test_home_is_the_programs_working_directory(sandbox):
+    code = "import os, pathlib\nprint(pathlib.Path.home(), os.path.expanduser('~'), os.getcwd())\n"
+    result = sandbox.run(Program(code))
+    assert result.status == "ok", result
+    home, expanded, cwd = result.stdout.split()
+    assert home == expanded == cwd

@@ -1,0 +1,178 @@
+"""Crash consistency: a materialization killed with SIGKILL in the middle of writing a table, and a
+table torn by something outside our writes, are both followed by a rerun that succeeds with the same
+ids, leaves no partial file and no orphaned sandbox process. The runs are real subprocesses on one
+instance folder; the slow writer (the deterministic crash window) is patched in by the test's script."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from codeboost_dagster.core.sample_dump import write_sample_dump
+from tests.conftest import REPO
+
+DUMP = "crash.jsonl"
+ROWS = 40
+SCRIPT = textwrap.dedent(
+    """
+    import sys, time
+    from pathlib import Path
+    import dagster as dg
+    from codeboost_dagster.definitions import defs
+    from codeboost_dagster.partitions import code_dumps
+    from codeboost_dagster.resources import parquet_io
+    from codeboost_dagster.resources.settings import SettingsResource
+    from tests.conftest import make_resources
+
+    root, slow_table = Path(sys.argv[1]), sys.argv[2]
+    write_table = parquet_io.pq.write_table
+
+    def slow_write(table, handle, **options):
+        # The crash window: half the file is written, then the writer stalls until it is killed.
+        if slow_table in table.schema.names and (root / "armed").exists():
+            import io
+            buffer = io.BytesIO()
+            write_table(table, buffer, **options)
+            handle.write(buffer.getvalue()[: len(buffer.getvalue()) // 2])
+            handle.flush()
+            (root / "writing").touch()
+            time.sleep(600)
+        write_table(table, handle, **options)
+
+    if __name__ == "__main__":  # augmentation spawns workers that import this script
+        parquet_io.pq.write_table = slow_write
+        resources = {**make_resources(root / "dumps", root / "storage", root / "models"),
+                     "settings": SettingsResource(settings_file=str(root / "settings.toml"))}
+        with dg.DagsterInstance.get() as instance:
+            if not instance.has_dynamic_partition(code_dumps.name, "crash.jsonl"):
+                instance.add_dynamic_partitions(code_dumps.name, ["crash.jsonl"])
+            assets = list(defs.assets)
+            dg.materialize(assets, selection=["raw_snippets", "filtered_snippets", "filter_report"],
+                           partition_key="crash.jsonl", instance=instance, resources=resources)
+            result = dg.materialize(assets, instance=instance, resources=resources, selection=[
+                "curated_snippets", "curation_report", "augmented_variants", "augmentation_report", "execution_records"])
+            print("success" if result.success else "failure", flush=True)
+    """
+)
+
+
+@pytest.fixture()
+def root(tmp_path: Path) -> Path:
+    (tmp_path / "dumps").mkdir()
+    write_sample_dump(tmp_path / "sample.jsonl")
+    lines = (tmp_path / "sample.jsonl").read_text().splitlines()[:ROWS]
+    (tmp_path / "dumps" / DUMP).write_text("\n".join(lines) + "\n")
+    (tmp_path / "settings.toml").write_text("[augmentation]\nvariants_per_snippet = 1\n[sandbox]\nwall_time_s = 2.0\n")
+    (tmp_path / "home").mkdir()
+    (tmp_path / "home" / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
+    (tmp_path / "script.py").write_text(SCRIPT)
+    return tmp_path
+
+
+def _start(root: Path, slow_table: str = "-") -> subprocess.Popen:
+    env = {**os.environ, "DAGSTER_HOME": str(root / "home"), "PYTHONPATH": str(REPO)}
+    return subprocess.Popen([sys.executable, str(root / "script.py"), str(root), slow_table], cwd=REPO, env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True)
+
+
+def _run(root: Path) -> None:
+    process = _start(root)
+    output, _ = process.communicate(timeout=600)
+    assert process.returncode == 0 and output.strip().endswith("success"), output[-3000:]
+
+
+def _descendants(pid: int) -> set[int]:
+    children: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                parent = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+            except (OSError, IndexError, ValueError):
+                continue
+            children.setdefault(parent, []).append(int(entry.name))
+    found, stack = set(), [pid]
+    while stack:
+        for child in children.get(stack.pop(), []):
+            found.add(child)
+            stack.append(child)
+    return found
+
+
+def _alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"
+
+
+def _kill_and_wait_for_orphans(process: subprocess.Popen) -> None:
+    family = _descendants(process.pid)
+    os.kill(process.pid, signal.SIGKILL)
+    process.wait(timeout=30)
+    deadline = time.monotonic() + 30
+    while any(_alive(pid) for pid in family) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert not [pid for pid in family if _alive(pid)], "processes of the killed run outlived it"
+
+
+def _ids(root: Path) -> tuple[list[str], list[str]]:
+    storage = root / "storage"
+    curated = pd.read_parquet(storage / "curated_snippets.parquet")["snippet_id"]
+    records = pd.read_parquet(storage / "execution_records.parquet")["program_id"]
+    return sorted(curated), sorted(records)
+
+
+def _leftovers(root: Path) -> list[Path]:
+    return [path for path in (root / "storage").rglob("*") if path.name.endswith(".tmp")]
+
+
+def test_a_run_killed_while_writing_a_table_leaves_the_previous_table_and_the_rerun_succeeds(root):
+    _run(root)
+    before = _ids(root)
+    (root / "armed").touch()
+    process = _start(root, slow_table="program_id")  # execution_records (and only it) has program_id
+    deadline = time.monotonic() + 300
+    while not (root / "writing").exists():
+        assert process.poll() is None and time.monotonic() < deadline, process.stdout.read()[-3000:]
+        time.sleep(0.2)
+    _kill_and_wait_for_orphans(process)
+    assert _ids(root) == before, "a reader still sees the previous complete table"
+    assert _leftovers(root), "the killed writer's partial file is only ever under a temporary name"
+    (root / "armed").unlink()
+    _run(root)
+    assert _ids(root) == before
+    assert _leftovers(root) == []
+
+
+def test_a_run_killed_while_programs_run_leaves_no_sandbox_process(root):
+    _run(root)
+    before = _ids(root)
+    process = _start(root)
+    deadline = time.monotonic() + 300
+    while not any(b"-s\x00-c" in Path(f"/proc/{pid}/cmdline").read_bytes() for pid in _descendants(process.pid)
+                  if Path(f"/proc/{pid}/cmdline").exists()):
+        assert process.poll() is None and time.monotonic() < deadline, process.stdout.read()[-3000:]
+        time.sleep(0.1)
+    _kill_and_wait_for_orphans(process)
+    _run(root)
+    assert _ids(root) == before
+
+
+def test_a_torn_newest_selection_falls_back_to_the_version_before_it(root):
+    _run(root)
+    _run(root)  # a second materialization keeps the first as the previous version
+    before = _ids(root)
+    selection = root / "storage" / "curated_snippets.parquet"
+    selection.write_bytes(selection.read_bytes()[: selection.stat().st_size // 2])
+    _run(root)
+    assert _ids(root) == before
+    assert _leftovers(root) == []
