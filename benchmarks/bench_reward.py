@@ -142,6 +142,13 @@ def score_concurrent(frame: pd.DataFrame) -> list[dict]:
                              zip(frame["solution"], frame["ground_truth"])))
 
 
+def write_results(path: Path, lines: list[str]) -> None:
+    """Write a benchmark's Markdown section to `path` and print it."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("\n".join(lines))
+    print("\n".join(lines))
+
+
 def timed(function: Callable[[], list[dict]]) -> tuple[float, list[dict]]:
     started = time.perf_counter()
     scores = function()
@@ -193,9 +200,7 @@ def main() -> None:
         f"{warm_s / batch_s:.1f}x; concurrent vs. fresh interpreter: {fresh_s / concurrent_s:.1f}x. Target {TARGET}.",
         "",
     ]
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text("\n".join(lines))
-    print("\n".join(lines))
+    write_results(args.out, lines)
 
 
 if __name__ == "__main__":

@@ -23,7 +23,7 @@ from collections import Counter
 from datetime import UTC, datetime
 from pathlib import Path
 
-from bench_reward import sample_variants
+from bench_reward import sample_variants, write_results
 
 from codeboost_dagster.core.execution import execute_runs, plan_runs
 from codeboost_dagster.core.sandbox import open_sandbox
@@ -86,9 +86,7 @@ def main() -> None:
         f"forward-only; drops: {', '.join(f'{reason} {count}' for reason, count in sorted(reasons.items()))}.",
         "",
     ]
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text("\n".join(lines))
-    print("\n".join(lines))
+    write_results(args.out, lines)
 
 
 if __name__ == "__main__":
