@@ -17,7 +17,7 @@ ingest_dump_job = define_asset_job(
     description="Read one code dump and apply the basic filters.",
 )
 
-CURATION_ASSETS = AssetSelection.assets("curated_snippets", "curation_report")
+CURATION_ASSETS = AssetSelection.assets("curated_snippets", "curation_report", "curation_signatures")
 
 curation_job = define_asset_job(
     name="recurate",

@@ -103,6 +103,15 @@ CURATED_SNIPPETS = pa.schema(
         pa.field("final_chunk", pa.int32(), nullable=False),
         pa.field("rounds_survived", pa.int32(), nullable=False),
         pa.field("near_duplicates_represented", pa.int32(), nullable=False),
+        pa.field("component", pa.int64(), nullable=False),
+    ]
+)
+
+CURATION_SIGNATURES = pa.schema(
+    [
+        pa.field("snippet_id", pa.string(), nullable=False),
+        pa.field("lsh_fingerprint", pa.string(), nullable=False),
+        pa.field("band_keys", pa.list_(pa.uint64()), nullable=False),
     ]
 )
 
@@ -114,6 +123,7 @@ CURATION_REPORT = pa.schema(
         pa.field("reason", pa.string(), nullable=False),
         pa.field("round", pa.int32(), nullable=False),
         pa.field("chunk", pa.int32(), nullable=False),
+        pa.field("component", pa.int64(), nullable=False),
         pa.field("nearest_survivor_id", pa.string()),
         pa.field("nearest_survivor_dump", pa.string()),
         pa.field("nearest_survivor_distance", pa.float64()),
@@ -263,6 +273,7 @@ TABLE_SCHEMAS: dict[str, pa.Schema] = {
     "verl_dataset_report": VERL_DROPS,
     "curated_snippets": CURATED_SNIPPETS,
     "curation_report": CURATION_REPORT,
+    "curation_signatures": CURATION_SIGNATURES,
     "augmented_variants": AUGMENTED_VARIANTS,
     "augmentation_report": AUGMENTATION_REPORT,
     "execution_records": EXECUTION_RECORDS,

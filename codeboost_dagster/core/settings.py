@@ -43,11 +43,36 @@ class CurationSettings:
     """METHOD.md section 2: maximum-clique curation."""
 
     gamma: float = 0.5
+    mode: str = "global"
+    """"global": near-duplicate pairs from MinHash LSH over the whole input, exact distances, and a
+    maximum distinct set per connected component of the near-duplicate graph. "paper": the paper's
+    shuffled chunks of `chunk_size` for `rounds` rounds (leaves 98% of near-duplicate pairs at 100k)."""
     chunk_size: int = 400
     rounds: int = 5
     seed: int = 0
     clique_time_limit_s: float = 2.0
+    """Exact-search budget per chunk (paper mode) or per component (global mode); past it the greedy
+    fallback decides, and the chunk or component is recorded as "fallback"."""
     determinism_check_max_rows: int = 20_000
+    minhash_rows: int = 3
+    """MinHash values per LSH band. 3 keeps candidates few (a pair at similarity 0.1 becomes one with
+    probability 4.6%) while the band count stays moderate."""
+    minhash_recall_at_threshold: float = 0.998
+    """Probability that a pair exactly at similarity 1 - gamma becomes a candidate; sets the number of
+    bands (47 at gamma 0.5). Pairs above the threshold are found more often."""
+    max_exact_component: int = 2_000
+    """Larger components of the near-duplicate graph go straight to the sparse greedy fallback
+    (recorded): the exact path's reductions use dense matrices of the component's size."""
+    recall_sample_size: int = 1_000
+    """New snippets whose near-duplicates are found exhaustively to estimate LSH recall."""
+    exact_check_max_rows: int = 200_000
+    """The clique-property check compares every pair of up to this many selected snippets exactly
+    (prefix-filter join); a larger selection is checked on a seeded sample of this size."""
+    signature_batch_size: int = 20_000
+    """Snippets per MinHash batch (one Ray task each when the data stages run on Ray)."""
+    rename_identifiers: bool = False
+    """Replace identifiers by their order of first appearance before lines enter the sets, so renamed
+    clones meet. Off: measured in BENCHMARKS.md (curation, rename-insensitive lines)."""
 
 
 @dataclass(frozen=True)

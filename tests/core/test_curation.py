@@ -27,7 +27,7 @@ from tests.core.test_curation_support import (
     pool_snippets,
 )
 
-SETTINGS = CurationSettings()
+SETTINGS = CurationSettings(mode="paper")
 SMALL_CHUNKS = replace(SETTINGS, chunk_size=40)
 
 

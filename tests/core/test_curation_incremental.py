@@ -15,7 +15,7 @@ from codeboost_dagster.core.curation import clique_violations, conservation_prob
 from codeboost_dagster.core.settings import CurationSettings
 from tests.core.test_curation_support import comparable, frame, near_duplicate_families
 
-SETTINGS = replace(CurationSettings(), chunk_size=60)
+SETTINGS = replace(CurationSettings(), mode="paper", chunk_size=60)
 INPUT_COLUMNS = ["snippet_id", "dump", "code"]
 BRIDGE_LINES = [f"line_{index}" for index in range(1, 10)]
 

@@ -1,7 +1,8 @@
 """Maximum-clique curation (METHOD.md section 2): plain typed Python, no Dagster.
 
-`curate` keeps, chunk by chunk and round by round, a maximum set of mutually distinct
-snippets (line-level Jaccard distance >= gamma) and reports every snippet it removes.
+`curate` keeps a maximum set of mutually distinct snippets (line-level Jaccard distance >=
+gamma): globally, per component of the near-duplicate graph that MinHash LSH finds, or in the
+paper's chunked rounds; it reports every snippet it removes.
 """
 
 from codeboost_dagster.core.curation.columns import (
@@ -13,10 +14,13 @@ from codeboost_dagster.core.curation.columns import (
     REMOVED_DTYPES,
     ROUND_DTYPES,
     SELECTION_ADDED_DTYPES,
+    SIGNATURE_DTYPES,
 )
-from codeboost_dagster.core.curation.curate import DEFAULT_DISTANCE_SAMPLE_SIZE, CurationResult, curate
+from codeboost_dagster.core.curation.curate import DEFAULT_DISTANCE_SAMPLE_SIZE, GLOBAL, PAPER, CurationResult, KeySigner, curate
 from codeboost_dagster.core.curation.distance import chunk_distances, pair_distances
 from codeboost_dagster.core.curation.line_sets import LineIncidence, LineNormaliser, line_incidence, line_set
+from codeboost_dagster.core.curation.global_selection import LshReport
+from codeboost_dagster.core.curation.minhash import LshParameters, code_band_keys, lsh_parameters
 from codeboost_dagster.core.curation.verify import clique_violations, conservation_problems
 
 __all__ = [
@@ -29,6 +33,14 @@ __all__ = [
     "REMOVED_DTYPES",
     "ROUND_DTYPES",
     "SELECTION_ADDED_DTYPES",
+    "SIGNATURE_DTYPES",
+    "GLOBAL",
+    "PAPER",
+    "KeySigner",
+    "LshParameters",
+    "LshReport",
+    "code_band_keys",
+    "lsh_parameters",
     "CurationResult",
     "LineIncidence",
     "LineNormaliser",

@@ -14,6 +14,7 @@ SELECTION_ADDED_DTYPES = {
     "final_chunk": "int32",
     "rounds_survived": "int32",
     "near_duplicates_represented": "int32",
+    "component": "int64",
 }
 REMOVED_DTYPES = {
     "snippet_id": "str",
@@ -22,6 +23,7 @@ REMOVED_DTYPES = {
     "reason": "str",
     "round": "int32",
     "chunk": "int32",
+    "component": "int64",
     "nearest_survivor_id": "str",
     "nearest_survivor_dump": "str",
     "nearest_survivor_distance": "float64",
@@ -64,3 +66,5 @@ DUMP_DTYPES = {
     "removed_for_other_dump": "int64",
 }
 DISTANCE_SAMPLE_DTYPES = {"snippet_id_a": "str", "snippet_id_b": "str", "distance": "float64"}
+SIGNATURE_DTYPES = {"snippet_id": "str", "lsh_fingerprint": "str", "band_keys": "object"}
+"""band_keys: one uint64 array per snippet (LSH band keys, see `minhash`)."""

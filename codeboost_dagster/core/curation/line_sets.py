@@ -7,6 +7,9 @@ sparse products, so a chunk's distances never loop over pairs in Python.
 
 from __future__ import annotations
 
+import builtins
+import keyword
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from itertools import chain
@@ -32,6 +35,24 @@ class LineIncidence:
     def head(self, rows: int) -> LineIncidence:
         """The first `rows` snippets, sharing the same line columns."""
         return LineIncidence(matrix=self.matrix[:rows], sizes=self.sizes[:rows])
+
+
+IDENTIFIER = re.compile(r"\b[A-Za-z_][A-Za-z0-9_]*\b")
+KEPT_NAMES = frozenset(keyword.kwlist) | frozenset(keyword.softkwlist) | frozenset(dir(builtins))
+
+
+def renamed_identifiers(code: str) -> str:
+    """`code` with every identifier other than keywords and builtins replaced by `_k`, k its order
+    of first appearance, so a consistently renamed clone gets exactly the same lines."""
+    names: dict[str, str] = {}
+
+    def rename(match: re.Match[str]) -> str:
+        name = match.group(0)
+        if name in KEPT_NAMES:
+            return name
+        return names.setdefault(name, f"_{len(names)}")
+
+    return IDENTIFIER.sub(rename, code)
 
 
 def line_set(code: str, normalise: LineNormaliser = str.strip) -> frozenset[str]:

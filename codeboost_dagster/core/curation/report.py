@@ -47,8 +47,10 @@ def representatives(node_count: int, outcome: RoundsOutcome) -> np.ndarray:
     return resolved
 
 
-def selection_frame(data: CurationInput, outcome: RoundsOutcome, removed: pd.DataFrame) -> pd.DataFrame:
-    """Selected rows: every input column, then SELECTION_ADDED_DTYPES' columns."""
+def selection_frame(
+    data: CurationInput, outcome: RoundsOutcome, removed: pd.DataFrame, component: np.ndarray
+) -> pd.DataFrame:
+    """Selected rows: every input column, then SELECTION_ADDED_DTYPES' columns (`component`: per node)."""
     selection = data.nodes.iloc[outcome.survivors].reset_index(drop=True)
     represented = removed["representative_id"].value_counts()
     added = {
@@ -56,17 +58,22 @@ def selection_frame(data: CurationInput, outcome: RoundsOutcome, removed: pd.Dat
         "final_chunk": outcome.final_chunk,
         "rounds_survived": np.full(len(selection), len(outcome.rounds)),
         "near_duplicates_represented": selection["snippet_id"].map(represented).fillna(0).to_numpy(),
+        "component": component[outcome.survivors],
     }
     return pd.concat([selection.drop(columns="previously_selected"), _typed(added, SELECTION_ADDED_DTYPES)], axis=1)
 
 
 def removed_frame(
-    data: CurationInput, incidence: LineIncidence, outcome: RoundsOutcome, representative: np.ndarray
+    data: CurationInput,
+    incidence: LineIncidence,
+    outcome: RoundsOutcome,
+    representative: np.ndarray,
+    component: np.ndarray,
 ) -> pd.DataFrame:
     """Every removed row: why, when, whom it lost to, and which selected snippet stands for it.
 
     `incidence` holds the nodes' rows followed by the duplicate rows'. A duplicate row lost to
-    the node with its snippet_id, in round 0 (chunk -1).
+    the node with its snippet_id, in round 0 (chunk -1), and has that node's `component`.
     """
     node_count, duplicate_count = len(data.nodes), len(data.duplicates)
     removed_nodes = _concat(outcome.removed, np.int64)
@@ -84,6 +91,7 @@ def removed_frame(
         "reason": [NEAR_DUPLICATE] * len(removed_nodes) + [DUPLICATE_SNIPPET_ID] * duplicate_count,
         "round": np.concatenate((_concat(outcome.removed_round, np.int32), np.zeros(duplicate_count, np.int32))),
         "chunk": np.concatenate((_concat(outcome.removed_chunk, np.int32), np.full(duplicate_count, -1, np.int32))),
+        "component": component[np.concatenate((removed_nodes, duplicate_of))],
         "nearest_survivor_id": ids[nearest],
         "nearest_survivor_dump": dumps[nearest],
         "nearest_survivor_distance": np.concatenate(

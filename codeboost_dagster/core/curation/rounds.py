@@ -98,12 +98,11 @@ def _sample_pairs(
     return np.column_stack((nodes[left[picked]], nodes[right[picked]])), distances[left[picked], right[picked]]
 
 
-def _chunk_stat(
-    round_number: int, chunk_number: int, near: np.ndarray, clique: ChunkClique, seconds: float
+def chunk_stat(
+    round_number: int, chunk_number: int, size: int, near_pairs: int, clique: ChunkClique, seconds: float
 ) -> ChunkStat:
-    size = len(near)
+    """The stat row of one solved chunk (or, in global mode, component)."""
     pairs = size * (size - 1) // 2
-    near_pairs = int(near.sum()) // 2
     return ChunkStat(
         round=round_number,
         chunk=chunk_number,
@@ -161,7 +160,8 @@ def _curate_chunk(
         near, chunk_preferred, _preference(chunk_preferred), search, settings.clique_time_limit_s
     )
     _record_removals(outcome, round_number, chunk_number, nodes, distances, near, clique.members)
-    outcome.chunks.append(_chunk_stat(round_number, chunk_number, near, clique, time.perf_counter() - started))
+    seconds = time.perf_counter() - started
+    outcome.chunks.append(chunk_stat(round_number, chunk_number, len(near), int(near.sum()) // 2, clique, seconds))
     return nodes[clique.members], distances
 
 

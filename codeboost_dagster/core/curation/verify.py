@@ -8,8 +8,8 @@ import numpy as np
 import pandas as pd
 
 from codeboost_dagster.core.curation.columns import DISTANCE_SAMPLE_DTYPES
-from codeboost_dagster.core.curation.distance import chunk_distances
-from codeboost_dagster.core.curation.line_sets import LineNormaliser, line_incidence
+from codeboost_dagster.core.curation.line_sets import LineIncidence, LineNormaliser, line_incidence, renamed_identifiers
+from codeboost_dagster.core.curation.similarity_join import near_duplicate_pairs
 
 
 def clique_violations(
@@ -18,27 +18,32 @@ def clique_violations(
     *,
     chunk_column: str | None = "final_chunk",
     normalise: LineNormaliser = str.strip,
+    rename_identifiers: bool = False,
 ) -> pd.DataFrame:
     """Pairs of selected snippets that break the clique property: distance < gamma.
 
-    Pairs are checked within each `chunk_column` group (the guarantee of chunked curation), or
-    all pairs when `chunk_column` is None (only for small sets: quadratic memory). Pairs of two
-    previously selected snippets are exempt (they are never judged again, see `curate`).
-    Returns snippet_id_a, snippet_id_b, distance (DISTANCE_SAMPLE_DTYPES); empty when it holds.
+    Pairs are checked within each `chunk_column` group (the guarantee of paper mode), or across
+    the whole selection when `chunk_column` is None (global mode), exactly, by the prefix-filter
+    join. Pairs of two previously selected snippets are exempt (they are never judged again, see
+    `curate`). Returns snippet_id_a, snippet_id_b, distance (DISTANCE_SAMPLE_DTYPES); empty when
+    the property holds.
     """
-    incidence = line_incidence(list(selection["code"]), normalise)
+    codes = list(selection["code"])
+    if rename_identifiers:
+        codes = [renamed_identifiers(code) for code in codes]
+    incidence = line_incidence(codes, normalise)
     groups = [np.arange(len(selection))] if chunk_column is None else selection.groupby(chunk_column).indices.values()
     exempt = selection.get("previously_selected", pd.Series(False, index=selection.index)).to_numpy(dtype=bool)
     ids = selection["snippet_id"].to_numpy()
     left_ids, right_ids, distances = [], [], []
     for rows in groups:
         rows = np.asarray(rows)
-        left, right = (rows[side] for side in np.triu_indices(len(rows), k=1))
-        pair_distance = chunk_distances(incidence, rows)[np.triu_indices(len(rows), k=1)]
-        bad = (pair_distance < gamma) & ~(exempt[left] & exempt[right])
-        left_ids.append(ids[left[bad]])
-        right_ids.append(ids[right[bad]])
-        distances.append(pair_distance[bad])
+        left, right, distance = near_duplicate_pairs(
+            LineIncidence(incidence.matrix[rows], incidence.sizes[rows]), gamma, exempt[rows]
+        )
+        left_ids.append(ids[rows[left]])
+        right_ids.append(ids[rows[right]])
+        distances.append(distance)
     columns = (np.concatenate(parts) if parts else [] for parts in (left_ids, right_ids, distances))
     return pd.DataFrame(
         {

@@ -3,6 +3,7 @@ re-runs on the cluster that trains, through the same core functions as the local
 
 - `execute_on_ray(variants, out_path, pools, settings)`: execution records, streamed to Parquet.
 - `augment_on_ray(snippets, out_dir, augmentation, settings)`: both augmentation tables, streamed.
+- `band_keys_on_ray(codes, ...)`: curation's MinHash band keys, batch by batch on Ray tasks.
 - `SandboxPools`: one warm sandbox pool (an actor) per node; `run_programs_on_pools` for re-runs.
 - `ParquetFile` / `ParquetSink` / `source_batches`: tables read and written batch by batch.
 - `ExecutionTally` / `AugmentationTally`: a streamed stage's metadata, batch by batch.
@@ -16,6 +17,7 @@ from codeboost_dagster.core.scale_out.connection import ray_session
 from codeboost_dagster.core.scale_out.execution import StreamedStage, execute_on_ray, lost_records
 from codeboost_dagster.core.scale_out.reruns import close_shared_pools, run_programs_on_pools, shared_pools
 from codeboost_dagster.core.scale_out.sandbox_pools import SandboxPools
+from codeboost_dagster.core.scale_out.signatures import band_keys_on_ray
 from codeboost_dagster.core.scale_out.summaries import AugmentationTally, ExecutionTally
 from codeboost_dagster.core.scale_out.tables import ParquetFile, ParquetSink, TableSource, source_batches, source_rows
 
@@ -29,6 +31,7 @@ __all__ = [
     "StreamedStage",
     "TableSource",
     "augment_on_ray",
+    "band_keys_on_ray",
     "close_shared_pools",
     "execute_on_ray",
     "lost_records",
