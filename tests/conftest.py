@@ -9,6 +9,8 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -153,7 +155,7 @@ def pipeline(dumps_root, model_cache, tmp_path_factory):
                                 instance=instance, resources=resources)
         downstream = dg.materialize(
             assets,
-            selection=["curated_snippets", "curation_report", "augmented_variants", "augmentation_report",
+            selection=["curated_snippets", "curation_report", "curation_signatures", "augmented_variants", "augmentation_report",
                        "execution_records", "training_tasks", "task_report", "verl_dataset", "verl_dataset_report"],
             instance=instance,
             resources=resources,
@@ -216,39 +218,59 @@ class RayHead:
     temp_dir: str
 
 
-@pytest.fixture(scope="session")
-def ray_cluster():
-    """A Ray head on loopback with 2 CPUs and its own temp dir, shared by the session; stopped by PID."""
+def start_ray_node(arguments: list[str], temp_dir: str, env: dict[str, str] | None = None) -> subprocess.Popen:
+    """`ray start --block` on loopback in a process group of its own (stopped with `stop_ray_node`);
+    its output goes to a log in `temp_dir`, where Ray's own logs are."""
+    command = [str(Path(sys.executable).parent / "ray"), "start", "--block", "--node-ip-address=127.0.0.1",
+               f"--temp-dir={temp_dir}", "--disable-usage-stats", *arguments]
+    with open(Path(temp_dir) / f"ray-start-{time.monotonic_ns()}.log", "w") as log:
+        return subprocess.Popen(command, env={**os.environ, **RAY_ENV, **(env or {}), "RAY_TMPDIR": temp_dir},
+                                stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+
+
+def stop_ray_node(node: subprocess.Popen) -> None:
+    """SIGTERM to `ray start` (it stops its node), then SIGKILL to whatever of its group is left."""
+    node.send_signal(signal.SIGTERM)
+    try:
+        node.wait(timeout=30)
+    finally:
+        try:
+            os.killpg(node.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+
+
+@contextmanager
+def local_ray_head(num_cpus: int, env: dict[str, str] | None = None) -> Iterator[RayHead]:
+    """A Ray head on loopback with `num_cpus` CPUs, its own temp dir and a dashboard."""
     pytest.importorskip("ray.job_submission")
     from ray.job_submission import JobSubmissionClient
 
     temp_dir = tempfile.mkdtemp(prefix="ray", dir="/tmp")
     dashboard, gcs = free_port(), free_port()
-    command = [str(Path(sys.executable).parent / "ray"), "start", "--head", "--block", "--node-ip-address=127.0.0.1",
-               f"--port={gcs}", "--dashboard-host=127.0.0.1", f"--dashboard-port={dashboard}", "--num-cpus=2",
-               "--include-dashboard=true", f"--temp-dir={temp_dir}", "--disable-usage-stats"]
-    head = subprocess.Popen(command, env={**os.environ, **RAY_ENV, "RAY_TMPDIR": temp_dir}, stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL, start_new_session=True)
+    head = start_ray_node(["--head", f"--port={gcs}", "--dashboard-host=127.0.0.1", f"--dashboard-port={dashboard}",
+                           f"--num-cpus={num_cpus}", "--include-dashboard=true"], temp_dir, env)
     address = f"http://127.0.0.1:{dashboard}"
     deadline = time.monotonic() + 120
-    while True:
-        try:
-            JobSubmissionClient(address).list_jobs()
-            break
-        except Exception:
-            if time.monotonic() > deadline or head.poll() is not None:
-                os.killpg(head.pid, signal.SIGKILL)
-                pytest.fail("the local Ray head did not come up")
-            time.sleep(1)
-    yield RayHead(address, f"127.0.0.1:{gcs}", temp_dir)
-    head.send_signal(signal.SIGTERM)
     try:
-        head.wait(timeout=30)
+        while True:
+            try:
+                JobSubmissionClient(address).list_jobs()
+                break
+            except Exception:
+                if time.monotonic() > deadline or head.poll() is not None:
+                    pytest.fail("the local Ray head did not come up")
+                time.sleep(1)
+        yield RayHead(address, f"127.0.0.1:{gcs}", temp_dir)
     finally:
-        try:
-            os.killpg(head.pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
+        stop_ray_node(head)
+
+
+@pytest.fixture(scope="session")
+def ray_cluster():
+    """A Ray head on loopback with 2 CPUs and its own temp dir, shared by the session; stopped by PID."""
+    with local_ray_head(num_cpus=2) as head:
+        yield head
 
 
 @pytest.fixture(scope="module")

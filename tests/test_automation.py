@@ -71,7 +71,7 @@ def test_a_failed_blocking_check_stops_every_downstream_stage(dumps_root, tmp_pa
         ingested = dg.materialize(list(defs.assets), selection=["raw_snippets", "filtered_snippets", "filter_report"],
                                   partition_key=DUMP, resources=resources, instance=instance)
         assert ingested.success
-        result = dg.materialize(list(defs.assets), selection=["curated_snippets", "curation_report", "augmented_variants",
+        result = dg.materialize(list(defs.assets), selection=["curated_snippets", "curation_report", "curation_signatures", "augmented_variants",
                                                                   "augmentation_report"], resources=resources, instance=instance, raise_on_error=False)
     assert not result.success
     checks = {evaluation.check_name: evaluation.passed for evaluation in result.get_asset_check_evaluations()}

@@ -58,7 +58,7 @@ SCRIPT = textwrap.dedent(
             dg.materialize(assets, selection=["raw_snippets", "filtered_snippets", "filter_report"],
                            partition_key="crash.jsonl", instance=instance, resources=resources)
             result = dg.materialize(assets, instance=instance, resources=resources, selection=[
-                "curated_snippets", "curation_report", "augmented_variants", "augmentation_report", "execution_records"])
+                "curated_snippets", "curation_report", "curation_signatures", "augmented_variants", "augmentation_report", "execution_records"])
             print("success" if result.success else "failure", flush=True)
     """
 )

@@ -8,6 +8,7 @@ import os
 import signal
 from dataclasses import replace
 
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pytest
@@ -17,7 +18,7 @@ from codeboost_dagster.core.execution import execute_runs, plan_runs
 from codeboost_dagster.core.sandbox import open_sandbox
 from codeboost_dagster.core.scale_out import SandboxPools, augment_on_ray, execute_on_ray
 from codeboost_dagster.core.schemas import EXECUTION_RECORDS
-from codeboost_dagster.core.settings import AugmentationSettings, SandboxLimits, ScaleOutSettings
+from codeboost_dagster.core.settings import AugmentationSettings, CurationSettings, SandboxLimits, ScaleOutSettings
 from tests.conftest import GOOD_PROGRAM
 
 pytest.importorskip("ray")
@@ -166,3 +167,23 @@ def test_the_batch_reward_reruns_backward_answers_on_the_ray_pools(ray_driver, m
         close_shared_pools()
     assert on_ray == local
     assert local[0]["score"] == pytest.approx(0.775) and local[1]["score"] < 0.775
+
+
+def test_curation_signatures_on_ray_give_the_local_selection(ray_driver):
+    from functools import partial
+
+    from codeboost_dagster.core.curation import code_band_keys, curate, lsh_parameters
+    from codeboost_dagster.core.scale_out import band_keys_on_ray
+    from tests.core.test_curation_support import frame, near_duplicate_families
+
+    config = CurationSettings(signature_batch_size=7)
+    parameters = lsh_parameters(config.gamma, config.minhash_rows, config.minhash_recall_at_threshold, config.seed)
+    codes = near_duplicate_families(families=6, members=5, seed=3)
+    on_ray = band_keys_on_ray(codes, parameters, str.strip, False, config.signature_batch_size, SETTINGS)
+    np.testing.assert_array_equal(on_ray, code_band_keys(codes, parameters, str.strip, False))
+    ray_sign = partial(band_keys_on_ray, parameters=parameters, normalise=str.strip, rename=False,
+                       batch_size=config.signature_batch_size, settings=SETTINGS)
+    local, remote = curate(frame(codes), settings=config), curate(frame(codes), settings=config, sign=ray_sign)
+    pd.testing.assert_frame_equal(remote.selection, local.selection)
+    pd.testing.assert_frame_equal(remote.removed, local.removed)
+    pd.testing.assert_frame_equal(remote.signatures, local.signatures)

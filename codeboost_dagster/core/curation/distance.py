@@ -13,7 +13,8 @@ import scipy.sparse as sp
 from codeboost_dagster.core.curation.line_sets import LineIncidence
 
 
-def _jaccard_distance(shared: np.ndarray, size_a: np.ndarray, size_b: np.ndarray) -> np.ndarray:
+def jaccard_distance(shared: np.ndarray, size_a: np.ndarray, size_b: np.ndarray) -> np.ndarray:
+    """Distances from shared-line counts and the two line-set sizes."""
     union = size_a + size_b - shared
     distance = 1.0 - shared / np.maximum(union, 1)
     distance[union == 0] = 0.0
@@ -31,7 +32,7 @@ def chunk_distances(incidence: LineIncidence, rows: np.ndarray) -> np.ndarray:
     block = sp.csr_array((block.data, local_index, block.indptr), shape=(len(rows), len(local_lines)))
     shared = (block @ block.T).toarray().astype(np.int64, copy=False)
     sizes = incidence.sizes[rows]
-    return _jaccard_distance(shared, sizes[:, None], sizes[None, :])
+    return jaccard_distance(shared, sizes[:, None], sizes[None, :])
 
 
 def pair_distances(incidence: LineIncidence, left: np.ndarray, right: np.ndarray) -> np.ndarray:
@@ -39,7 +40,7 @@ def pair_distances(incidence: LineIncidence, left: np.ndarray, right: np.ndarray
     if len(left) == 0:
         return np.zeros(0, dtype=np.float64)
     shared = np.asarray(incidence.matrix[left].multiply(incidence.matrix[right]).sum(axis=1)).ravel()
-    return _jaccard_distance(shared.astype(np.int64), incidence.sizes[left], incidence.sizes[right])
+    return jaccard_distance(shared.astype(np.int64), incidence.sizes[left], incidence.sizes[right])
 
 
 def nearest_in_pool(incidence: LineIncidence, queries: np.ndarray, pool: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -55,7 +56,7 @@ def nearest_in_pool(incidence: LineIncidence, queries: np.ndarray, pool: np.ndar
         if start == end:
             continue
         columns = shared.indices[start:end]
-        candidate = _jaccard_distance(shared.data[start:end].astype(np.int64),
+        candidate = jaccard_distance(shared.data[start:end].astype(np.int64),
                                       np.full(end - start, incidence.sizes[queries[row]]), incidence.sizes[pool[columns]])
         best = int(np.argmin(candidate))
         positions[row], distances[row] = columns[best], candidate[best]

@@ -20,17 +20,17 @@ import scipy.sparse as sp
 from scipy.sparse.csgraph import connected_components
 
 from codeboost_dagster.core.curation.chunk_clique import FALLBACK, ChunkClique, chunk_maximum_clique
-from codeboost_dagster.core.curation.distance import pair_distances
+from codeboost_dagster.core.curation.distance import jaccard_distance, pair_distances
 from codeboost_dagster.core.curation.exact_search import ExactCliqueSearch
 from codeboost_dagster.core.curation.greedy import greedy_independent_set_sparse
 from codeboost_dagster.core.curation.line_sets import LineIncidence
 from codeboost_dagster.core.curation.minhash import LshParameters
-from codeboost_dagster.core.curation.pairs import decode
+from codeboost_dagster.core.curation.pairs import contained, decode
 from codeboost_dagster.core.curation.rounds import RoundsOutcome, RoundStat, chunk_stat
 from codeboost_dagster.core.curation.similarity_join import verified_near_pairs
 from codeboost_dagster.core.settings import CurationSettings
 
-RECALL_QUERY_BATCH = 200
+RECALL_QUERY_BATCH = 50
 
 
 @dataclass(frozen=True)
@@ -139,13 +139,12 @@ def _recall(
         batch = queries[start : start + RECALL_QUERY_BATCH]
         shared = sp.coo_array(incidence.matrix[batch] @ transposed)
         query, target = batch[shared.row], targets[shared.col]
-        other = query != target
-        query, target = query[other], target[other]
-        near = pair_distances(incidence, query, target) < gamma
+        distance = jaccard_distance(shared.data.astype(np.int64), incidence.sizes[query], incidence.sizes[target])
+        near = (distance < gamma) & (query != target)
         query, target = query[near], target[near]
         true_codes.append(np.minimum(query, target) * count + np.maximum(query, target))
     truth = np.unique(np.concatenate(true_codes)) if true_codes else np.zeros(0, dtype=np.int64)
-    return len(truth), int(np.isin(truth, candidate_codes).sum())
+    return len(truth), int(contained(candidate_codes, truth).sum())
 
 
 def select_globally(

@@ -44,8 +44,19 @@ def shared_key_pairs(
         yield codes[codes % base != codes // base]
 
 
+def _deduplicated(ordered: np.ndarray) -> np.ndarray:
+    keep = np.ones(len(ordered), dtype=bool)
+    keep[1:] = ordered[1:] != ordered[:-1]
+    return ordered[keep]
+
+
 class PairSet:
-    """A growing set of pair codes, deduplicated in bulk whenever the pending part gets large."""
+    """A growing set of pair codes, deduplicated in bulk whenever the pending part gets large.
+
+    The pending codes are sorted on their own, then merged into the sorted distinct set by a
+    stable sort of the two runs (timsort merges presorted runs in linear time), so a compaction
+    costs the pending part's sort plus one pass over the set, not a sort of the whole set.
+    """
 
     def __init__(self, compact_every: int = MAX_PAIRS_PER_STEP) -> None:
         self._unique = np.zeros(0, dtype=np.int64)
@@ -61,13 +72,25 @@ class PairSet:
             self._compact()
 
     def _compact(self) -> None:
-        self._unique = np.unique(np.concatenate([self._unique, *self._pending]))
+        if not self._pending:
+            return
+        pending = _deduplicated(np.sort(np.concatenate(self._pending)))
         self._pending, self._pending_size = [], 0
+        merged = np.concatenate([self._unique, pending])
+        self._unique = _deduplicated(np.sort(merged, kind="stable"))
 
     def codes(self) -> np.ndarray:
         """The distinct codes added so far, ascending."""
         self._compact()
         return self._unique
+
+
+def contained(sorted_codes: np.ndarray, codes: np.ndarray) -> np.ndarray:
+    """Which `codes` are in `sorted_codes` (ascending, as `PairSet.codes` returns them), by binary search."""
+    if len(sorted_codes) == 0:
+        return np.zeros(len(codes), dtype=bool)
+    positions = np.minimum(np.searchsorted(sorted_codes, codes), len(sorted_codes) - 1)
+    return sorted_codes[positions] == codes
 
 
 def decode(codes: np.ndarray, base: int) -> tuple[np.ndarray, np.ndarray]:

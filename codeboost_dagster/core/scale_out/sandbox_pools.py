@@ -26,6 +26,8 @@ from codeboost_dagster.core.settings import SandboxLimits, ScaleOutSettings
 
 RESTART_POLL_S = 0.5
 """How often the driver asks a failed pool whether Ray has restarted it."""
+READY_POLL_S = 5.0
+"""How long one such question waits for the answer before the pool's node is checked again."""
 
 Batch = TypeVar("Batch")
 Result = TypeVar("Result")
@@ -56,6 +58,12 @@ class SandboxPool:
         self.sandbox.close()
 
 
+def _alive_node_ids() -> set[str]:
+    import ray
+
+    return {node["NodeID"] for node in ray.nodes() if node["Alive"]}
+
+
 def _cpu_nodes() -> list[tuple[str, int]]:
     import ray
 
@@ -65,6 +73,9 @@ def _cpu_nodes() -> list[tuple[str, int]]:
 
 class SandboxPools:
     """A `SandboxPool` actor pinned to every alive node with CPUs; batches go to the least loaded.
+
+    `nodes[i]` is the node of pool i and `dispatched[i]` the calls sent to it so far (batches per
+    node, for operators and for the multi-node tests); a pool whose node left is skipped from then on.
 
     `name`: give the actors stable names (per node, in `settings.namespace`) so every process of a
     Ray job (e.g. verl's reward workers) shares the same pools instead of opening its own.
@@ -87,6 +98,7 @@ class SandboxPools:
         actor_class = ray.remote(SandboxPool)
         self.actors: list[Any] = []
         self.slots: list[int] = []
+        self.nodes: list[str] = []
         for node_id, cpus in _cpu_nodes():
             slots = settings.slots_per_pool or cpus
             options: dict[str, Any] = {
@@ -100,9 +112,11 @@ class SandboxPools:
                 options.update(name=f"{name}-{node_id[:16]}", namespace=settings.namespace, get_if_exists=True)
             self.actors.append(actor_class.options(**options).remote(backend, limits, slots, backend_options or {}))
             self.slots.append(slots)
+            self.nodes.append(node_id)
         if not self.actors:
             raise RuntimeError("the Ray cluster has no alive node with a CPU")
         self._loads = [0] * len(self.actors)
+        self.dispatched = [0] * len(self.actors)
         self._owner: dict[Any, int] = {}
         self._dead: set[int] = set()
         ray.get([actor.ready.remote() for actor in self.actors], timeout=settings.pool_start_timeout_s)
@@ -139,6 +153,7 @@ class SandboxPools:
         index = min(live, key=lambda i: (self._loads[i] / self.slots[i], i))
         ref = getattr(self.actors[index], method).remote(payload)
         self._loads[index] += 1
+        self.dispatched[index] += 1
         self._owner[ref] = index
         return ref
 
@@ -151,28 +166,35 @@ class SandboxPools:
             self._dead.add(index)
 
     def _wait_until_ready(self, index: int) -> bool:
+        """Whether pool `index` answers again within `pool_start_timeout_s`. A pool whose node has
+        left the cluster never will (it is pinned there): that is known at the next poll, so a lost
+        node costs the stage one poll, not the whole timeout."""
         import ray
 
         deadline = time.monotonic() + self.settings.pool_start_timeout_s
         while time.monotonic() < deadline:
+            wait = min(READY_POLL_S, max(0.0, deadline - time.monotonic()))
             try:
-                ray.get(self.actors[index].ready.remote(), timeout=max(0.0, deadline - time.monotonic()))
+                ray.get(self.actors[index].ready.remote(), timeout=wait)
                 return True
             except ray.exceptions.ActorDiedError:  # no restart left, or its node left the cluster
                 return False
             except ray.exceptions.RayError:  # restarting (ActorUnavailableError) or slow to answer
+                if self.nodes[index] not in _alive_node_ids():
+                    return False
                 time.sleep(RESTART_POLL_S)
         return False
 
     def close(self) -> None:
-        """Stop every pool's sandbox and its actor."""
+        """Stop every pool's sandbox and its actor (a pool whose node is gone is only released)."""
         import ray
 
-        for actor in self.actors:
-            try:
-                ray.get(actor.close.remote(), timeout=self.settings.pool_start_timeout_s)
-            except ray.exceptions.RayError:
-                pass  # already gone: nothing left to stop
+        for index, actor in enumerate(self.actors):
+            if index not in self._dead:
+                try:
+                    ray.get(actor.close.remote(), timeout=self.settings.pool_start_timeout_s)
+                except ray.exceptions.RayError:
+                    pass  # already gone: nothing left to stop
             ray.kill(actor, no_restart=True)
         self.actors = []
 
