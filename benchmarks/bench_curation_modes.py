@@ -17,16 +17,17 @@ import argparse
 import ast
 import dataclasses
 import multiprocessing
+import os
 import re
 import resource
 import textwrap
 import time
+from importlib.metadata import version
 from pathlib import Path
 
 import datasketch
 import numpy as np
 import pandas as pd
-import rensa
 from bench_curation import corpus, machine, real_functions
 from bench_reward import write_results
 
@@ -164,7 +165,7 @@ def main() -> None:
     real = real_functions()
     lines = ["## Curation modes: global (MinHash LSH + components) vs paper (chunks), measured", ""]
     lines += [f"- {key}: {value}" for key, value in info.items()]
-    lines += [f"- rensa {rensa.__version__ if hasattr(rensa, '__version__') else '0.5'}, datasketch {datasketch.__version__}",
+    lines += [f"- rensa {version('rensa')}, datasketch {version('datasketch')}",
               f"- settings: {CurationSettings()}", ""]
     lines += ["| snippets | mode | near-duplicate pairs in | left in selection | selected | seconds | peak RSS MB | "
               "fallbacks | LSH recall |", "| --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
@@ -180,7 +181,8 @@ def main() -> None:
               "near-duplicates, and how many near-duplicate pairs the 5,000 distinct functions have among themselves.", "",
               "| lines | renamed clones found | pairs among the real functions |", "| --- | --- | --- |"]
     lines += rename_rows(real)
-    lines.append(f"- load average at end: {' '.join(f'{value:.1f}' for value in __import__('os').getloadavg())}")
+    lines += [""]
+    lines.append(f"- load average at end: {' '.join(f'{value:.1f}' for value in os.getloadavg())}")
     write_results(arguments.output, lines)
 
 

@@ -46,6 +46,16 @@ def test_rows_are_conserved_and_traceable_stage_by_stage(pipeline):
     assert traced["origin"].str.contains(r"^sample.jsonl:row=\d+:origin=algorithms/.+\.py$").all()
 
 
+def test_the_selection_signatures_and_components_are_stored(pipeline):
+    storage, _, _ = pipeline
+    curated, removed = _table(storage, "curated_snippets"), _table(storage, "curation_report")
+    signatures = _table(storage, "curation_signatures")
+    assert signatures["snippet_id"].tolist() == curated["snippet_id"].tolist()
+    assert signatures["lsh_fingerprint"].nunique() == 1 and signatures["band_keys"].map(len).eq(47).all()
+    near = removed[removed["reason"] == "near_duplicate"]
+    assert (near["component"] >= 0).all() and near["nearest_survivor_id"].isin(curated["snippet_id"]).all()
+
+
 def test_execution_records_hold_real_outcomes(pipeline):
     storage, _, _ = pipeline
     records = _table(storage, "execution_records")
@@ -73,7 +83,12 @@ def test_metadata_for_the_ui(pipeline):
         event.asset_key.to_user_string(): event.materialization.metadata
         for event in downstream.get_asset_materialization_events()
     }
-    assert "data:image/png;base64" in metadata["curated_snippets"]["distance_distribution"].value
+    curation = metadata["curated_snippets"]
+    assert "data:image/png;base64" in curation["distance_distribution"].value
+    assert "data:image/png;base64" in curation["component_size_distribution"].value
+    assert curation["lsh_candidate_pairs"].value >= curation["verified_near_duplicate_pairs"].value
+    assert curation["lsh_recall_estimate"].value == 1.0 and curation["fallback_components"].value == 0
+    assert metadata["curation_signatures"]["snippets"].value == curation["selected"].value
     assert "| ok |" in metadata["execution_records"]["by_status"].value
     assert "```diff" in metadata["augmented_variants"]["example_diff"].value
     tasks = metadata["training_tasks"]
