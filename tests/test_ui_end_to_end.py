@@ -100,7 +100,9 @@ def test_a_dropped_dump_is_ingested_by_the_sensor_and_the_ui_shows_the_assets(da
     assert graphql(port, "mutation { setNuxSeen }")["setNuxSeen"]  # the first-visit community dialog
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     common = [chromium, *CHROMIUM_FLAGS, f"--user-data-dir={tmp_path / 'chromium-profile'}", "--virtual-time-budget=20000"]
-    catalog = subprocess.run([*common, "--dump-dom", f"http://127.0.0.1:{port}/assets"], capture_output=True, text=True,
+    # The catalog is a virtualized list: a window tall enough for every asset renders them all.
+    tall = [flag if not flag.startswith("--window-size") else "--window-size=1600,4000" for flag in common]
+    catalog = subprocess.run([*tall, "--dump-dom", f"http://127.0.0.1:{port}/assets"], capture_output=True, text=True,
                              timeout=180).stdout
     for asset in ("raw_snippets", "curated_snippets", "verl_dataset", "grpo_training", "evaluation"):
         assert asset in catalog, f"{asset} is not in the asset catalog"

@@ -46,7 +46,8 @@ class CurationSettings:
     mode: str = "global"
     """"global": near-duplicate pairs from MinHash LSH over the whole input, exact distances, and a
     maximum distinct set per connected component of the near-duplicate graph. "paper": the paper's
-    shuffled chunks of `chunk_size` for `rounds` rounds (leaves 98% of near-duplicate pairs at 100k)."""
+    shuffled chunks of `chunk_size` for `rounds` rounds, which leaves 70% of the near-duplicate pairs
+    at 100k and 82% at 1M (global: 0.003% and 0.0003%; BENCHMARKS.md, curation modes)."""
     chunk_size: int = 400
     rounds: int = 5
     seed: int = 0
@@ -72,7 +73,8 @@ class CurationSettings:
     """Snippets per MinHash batch (one Ray task each when the data stages run on Ray)."""
     rename_identifiers: bool = False
     """Replace identifiers by their order of first appearance before lines enter the sets, so renamed
-    clones meet. Off: measured in BENCHMARKS.md (curation, rename-insensitive lines)."""
+    clones meet. Off by default: it finds 95% of renamed clones (plain lines: 8%) but loses 31% of
+    the pairs plain lines find, because an inserted name renumbers every later line (BENCHMARKS.md)."""
 
 
 @dataclass(frozen=True)

@@ -1,8 +1,8 @@
 """MinHash LSH over line sets: which pairs of snippets could be near-duplicates.
 
 Two snippets are near-duplicates when their line-Jaccard similarity exceeds s = 1 - gamma.
-Each snippet gets a MinHash signature of `rows * bands` values (rensa's RMinHash, in Rust: about
-30x faster than datasketch's bulk MinHash on the same line sets, same estimator); each band of
+Each snippet gets a MinHash signature of `rows * bands` values (rensa's RMinHash, in Rust: 2.5x
+faster than datasketch's bulk MinHash on the same line sets, same estimator; BENCHMARKS.md); each band of
 `rows` values is folded into one 64-bit key. Two snippets become a candidate pair when some band
 key is equal, which happens with probability 1 - (1 - J^rows)^bands for similarity J. `bands` is
 the smallest number that gives `recall_at_threshold` at J = s, so pairs more similar than the
