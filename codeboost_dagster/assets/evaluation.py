@@ -2,11 +2,13 @@
 the held-out CodeBoost tasks."""
 
 import pandas as pd
-from dagster import AssetExecutionContext, AssetOut, MetadataValue, Output, multi_asset
+from dagster import AssetCheckResult, AssetCheckSpec, AssetExecutionContext, AssetOut, MetadataValue, Output, multi_asset
 
 from codeboost_dagster.assets.metadata import bar_plot, counts_table, frame_table, progress_logger
 from codeboost_dagster.core.evaluation.decontamination import contamination_report
-from codeboost_dagster.core.evaluation.items import build_items, humaneval_problems, select_items
+from codeboost_dagster.core.evaluation.heldout import select_heldout
+from codeboost_dagster.core.evaluation.intervals import interval_table
+from codeboost_dagster.core.evaluation.items import build_items, humaneval_problems, select_items, unaccounted_problems
 from codeboost_dagster.core.evaluation.scoring import evaluation_prompts, score_answers, summarize
 from codeboost_dagster.core.generation import generate_greedy
 from codeboost_dagster.resources.models import ModelCache
@@ -16,10 +18,13 @@ from codeboost_dagster.resources.settings import SettingsResource
 EVALUATION_GROUP = "evaluation"
 
 
-def comparison_plot(summary: pd.DataFrame) -> MetadataValue:
-    """Bars of pass@1 per benchmark, one colour per model, shown in the UI."""
-    table = summary.pivot(index="benchmark", columns="model", values="pass_at_1")
-    return bar_plot(table, "pass@1 (CRUXEval) / stdout exact (CodeBoost), greedy")
+def comparison_plot(intervals: pd.DataFrame, confidence: float) -> MetadataValue:
+    """pass@1 per benchmark, one bar per model with its bootstrap interval, shown in the UI."""
+    rows = intervals[intervals["metric"] == "pass_at_1"].set_index("benchmark")
+    models = [model for model in ("base", "trained") if rows[model].notna().any()]
+    errors = {model: (rows[model] - rows[f"{model}_low"], rows[f"{model}_high"] - rows[model]) for model in models}
+    title = f"pass@1 (CRUXEval) / stdout exact (CodeBoost), greedy, {confidence:.0%} intervals"
+    return bar_plot(rows[models], title, errors)
 
 
 @multi_asset(
@@ -31,9 +36,12 @@ def comparison_plot(summary: pd.DataFrame) -> MetadataValue:
             description="Output- and input-prediction items from HumanEval's canonical solutions and asserts.",
         ),
         "evaluation_item_report": AssetOut(
-            io_manager_key="parquet_io_manager", description="HumanEval asserts that gave no item, with the reason."
+            io_manager_key="parquet_io_manager",
+            description="HumanEval asserts that gave no item, and problems without an exact assert, with the reason.",
         ),
     },
+    check_specs=[AssetCheckSpec("evaluation_item_conservation", asset="evaluation_items", blocking=True,
+                                description="every HumanEval problem has an item or a report row")],
 )
 def evaluation_items(context: AssetExecutionContext, settings: SettingsResource, sandbox: SandboxResource):
     """Every exact-equality assert of HumanEval, verified deterministic and bounded in the sandbox."""
@@ -49,6 +57,11 @@ def evaluation_items(context: AssetExecutionContext, settings: SettingsResource,
         "dropped": len(build.dropped),
         "by_reason": counts_table(build.dropped["reason"].value_counts().to_dict(), "reason"),
     })
+    missing = unaccounted_problems(problems, build)
+    yield AssetCheckResult(
+        check_name="evaluation_item_conservation", asset_key="evaluation_items", passed=not missing,
+        metadata={"problems": len(problems), "unaccounted": ", ".join(missing[:20]) or "none"},
+    )
 
 
 @multi_asset(
@@ -78,9 +91,8 @@ def evaluation(
     """Greedy answers of the base and the trained policy on the same items, scored by execution."""
     config = settings.get()
     items = select_items(evaluation_items, config.evaluation.items_per_kind)
-    test_tasks = training_tasks[training_tasks["split"] == "test"]
-    test_tasks = test_tasks.assign(length=test_tasks["prompt"].str.len()).sort_values(["length", "task_id"])
-    heldout = test_tasks if config.evaluation.heldout_tasks <= 0 else test_tasks.head(config.evaluation.heldout_tasks)
+    heldout = select_heldout(training_tasks[training_tasks["split"] == "test"], config.evaluation.heldout_tasks,
+                             config.evaluation.seed)
     prompts = evaluation_prompts(items, heldout)
     run = grpo_training.iloc[0]
     candidates = {"base": models.location(config.model.policy)}
@@ -95,6 +107,8 @@ def evaluation(
             parts.append(score_answers(name, prompts, answers, items, heldout, opened, config.reward))
     predictions = pd.concat(parts, ignore_index=True)
     summary = summarize(predictions)
+    intervals = interval_table(predictions, config.evaluation.bootstrap_resamples, config.evaluation.confidence,
+                               config.evaluation.seed)
     contamination = contamination_report(
         evaluation_items[["problem_id", "code"]], curated_snippets[["snippet_id", "code"]],
         config.curation.gamma,
@@ -104,7 +118,11 @@ def evaluation(
     ).pivot_table(index=["benchmark", "error_type"], columns="model", values="score", aggfunc="mean").reset_index()
     yield Output(summary, output_name="evaluation", metadata={
         "summary": frame_table(summary.round(3)),
-        "comparison": comparison_plot(summary),
+        "comparison": comparison_plot(intervals, config.evaluation.confidence),
+        "intervals": frame_table(intervals.round(3)),
+        "heldout_strata": counts_table(
+            (heldout["task_type"] + "/" + heldout["error_type"].fillna("none")).value_counts().to_dict(), "stratum"
+        ),
         "heldout_by_error_type": frame_table(heldout_by_error.round(3)),
         "items_evaluated": len(prompts),
         "trained_checkpoint": str(run["checkpoint"]),

@@ -69,13 +69,16 @@ def curve_plot(frame: pd.DataFrame, x: str, columns: list[str], title: str) -> M
     return _as_markdown_image(figure, title)
 
 
-def bar_plot(table: pd.DataFrame, title: str) -> MetadataValue:
-    """Grouped bars: one group per row of `table`, one bar per column, shown in the UI."""
+def bar_plot(table: pd.DataFrame, title: str, errors: dict | None = None) -> MetadataValue:
+    """Grouped bars: one group per row of `table`, one bar per column, shown in the UI. `errors`
+    maps a column to its (below, above) error-bar lengths per row."""
     figure, axes = _figure(title, table.index.name or "", "value")
     width = 0.8 / max(1, len(table.columns))
     positions = range(len(table.index))
     for offset, column in enumerate(table.columns):
-        axes.bar([position + offset * width for position in positions], table[column].fillna(0), width, label=str(column))
+        error = errors.get(column) if errors else None
+        axes.bar([position + offset * width for position in positions], table[column].fillna(0), width, label=str(column),
+                 yerr=None if error is None else [list(error[0].fillna(0)), list(error[1].fillna(0))], capsize=3)
     axes.set_xticks([position + width * (len(table.columns) - 1) / 2 for position in positions])
     axes.set_xticklabels([str(label) for label in table.index], fontsize="small")
     axes.legend(loc="best", fontsize="small")

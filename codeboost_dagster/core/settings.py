@@ -208,9 +208,16 @@ class EvaluationSettings:
     (1,072 CRUXEval-style items of each kind from HumanEval; every held-out test task)."""
 
     items_per_kind: int = 2
-    heldout_tasks: int = 2  # the shortest held-out prompts first, so a CPU run stays short
+    heldout_tasks: int = 2
+    """Held-out test tasks, at most one per snippet, balanced over task type x error type
+    (`core.evaluation.heldout`)."""
     max_new_tokens: int = 96
     batch_size: int = 6
+    bootstrap_resamples: int = 2_000
+    """Resamples of the paired bootstrap behind every interval in the evaluation's metadata."""
+    confidence: float = 0.95
+    seed: int = 0
+    """Seeds the held-out order and the bootstrap."""
 
 
 @dataclass(frozen=True)

@@ -3,20 +3,25 @@ hand-made right, wrong and hostile answers, decontamination, and the summary."""
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 import pytest
 
 from codeboost_dagster.core.evaluation.decontamination import contamination_report
 from codeboost_dagster.core.evaluation.items import (
     INPUT_PREDICTION,
+    NO_EXACT_ASSERTION,
     OUTPUT_PREDICTION,
     build_items,
     candidates_of,
     humaneval_problems,
     select_items,
+    unaccounted_problems,
 )
 from codeboost_dagster.core.evaluation.predictions import score_predictions
-from codeboost_dagster.core.evaluation.scoring import summarize
+from codeboost_dagster.core.evaluation.heldout import select_heldout, stratum_of
+from codeboost_dagster.core.evaluation.intervals import interval_table
+from codeboost_dagster.core.evaluation.scoring import summarize, task_failure
 from codeboost_dagster.core.frames import with_none
 from codeboost_dagster.core.sandbox import open_sandbox
 from codeboost_dagster.core.settings import SandboxLimits
@@ -35,6 +40,7 @@ PROBLEMS = [
     _problem("P/1", "    return 1 // x\n", "    assert candidate(0) == 1\n"),
     _problem("P/2", "    import random\n    return random.random()\n", "    assert candidate(1) == 0.5\n"),
     _problem("P/3", "    while True:\n        pass\n", "    assert candidate(1) == 0\n"),
+    _problem("P/4", "    return x / 3\n", "    for x in range(3):\n        assert abs(candidate(x) - x / 3) < 1e-9\n"),
 ]
 
 
@@ -65,7 +71,10 @@ def test_items_hold_the_real_output_and_bad_functions_are_dropped_with_a_reason(
     outputs = dict(zip(build.items["input"], build.items["output"]))
     assert outputs == {"3": "7", "1, y=0": "2"}
     assert dict(zip(build.dropped["problem_id"], build.dropped["reason"])) == {
-        "P/1": "status_error", "P/2": "non_deterministic", "P/3": "status_timeout"}
+        "P/1": "status_error", "P/2": "non_deterministic", "P/3": "status_timeout", "P/4": NO_EXACT_ASSERTION}
+    assert unaccounted_problems(PROBLEMS, build) == []
+    assert unaccounted_problems([*PROBLEMS, _problem("P/5", "    return x\n", "    assert candidate(1) == 1\n")],
+                                build) == ["P/5"]
     assert build.items["item_id"].is_unique
     again = build_items(PROBLEMS, sandbox)
     assert again.items["item_id"].tolist() == build.items["item_id"].tolist()
@@ -124,3 +133,58 @@ def test_the_real_humaneval_data_gives_about_a_thousand_asserts_and_a_stable_sub
                                                                    INPUT_PREDICTION, INPUT_PREDICTION]})
     assert select_items(frame, 1)["item_id"].tolist() == ["b", "a"]
     assert len(select_items(frame, 0)) == 4
+
+
+def _tasks() -> pd.DataFrame:
+    """Test tasks of 30 snippets: every snippet has a forward task and variants' backward tasks."""
+    rows = []
+    for snippet in range(30):
+        error = [None, "ZeroDivisionError", "KeyError"][snippet % 3]
+        for variant in range(3):
+            rows.append({"task_id": f"t{snippet}-{variant}f", "snippet_id": f"s{snippet}", "task_type": "forward",
+                         "error_type": error})
+            rows.append({"task_id": f"t{snippet}-{variant}b", "snippet_id": f"s{snippet}", "task_type": "backward",
+                         "error_type": error})
+    return pd.DataFrame(rows)
+
+
+def test_heldout_tasks_are_one_per_snippet_and_cover_every_stratum():
+    tasks = _tasks()
+    chosen = select_heldout(tasks, 12, seed=0)
+    assert len(chosen) == 12 and chosen["snippet_id"].is_unique
+    assert stratum_of(chosen).value_counts().tolist() == [2] * 6
+    everything = select_heldout(tasks, 0, seed=0)
+    assert len(everything) == 30 and everything["snippet_id"].is_unique
+    shuffled = select_heldout(tasks.sample(frac=1.0, random_state=3), 12, seed=0)
+    assert shuffled["task_id"].tolist() == chosen["task_id"].tolist()
+    assert select_heldout(tasks, 12, seed=1)["task_id"].tolist() != chosen["task_id"].tolist()
+
+
+def _predictions(base_correct: list[bool], trained_correct: list[bool]) -> pd.DataFrame:
+    rows = []
+    for model, outcomes in (("base", base_correct), ("trained", trained_correct)):
+        for index, correct in enumerate(outcomes):
+            rows.append({"model": model, "benchmark": "cruxeval_output", "item_id": f"i{index}", "correct": correct,
+                         "score": float(correct), "format": 1.0})
+    return pd.DataFrame(rows)
+
+
+def test_the_paired_interval_of_the_difference():
+    rng = np.random.default_rng(0)
+    base = list(rng.random(200) < 0.3)
+    better = interval_table(_predictions(base, [True] * 150 + base[150:]), 1000, 0.95, seed=0)
+    row = better.set_index("metric").loc["pass_at_1"]
+    assert row["items"] == 200 and row["difference"] > 0 and row["excludes_zero"]
+    assert row["base_low"] <= row["base"] <= row["base_high"]
+    same = interval_table(_predictions(base, base), 1000, 0.95, seed=0).set_index("metric").loc["pass_at_1"]
+    assert same["difference"] == 0 and not same["excludes_zero"]
+    again = interval_table(_predictions(base, [True] * 150 + base[150:]), 1000, 0.95, seed=0)
+    pd.testing.assert_frame_equal(better, again)
+    base_only = interval_table(_predictions(base, [])[lambda f: f["model"] == "base"], 100, 0.95, seed=0)
+    assert base_only["difference"].isna().all() and not base_only["excludes_zero"].any()
+
+
+def test_every_failed_heldout_answer_has_a_reason():
+    assert task_failure({"format": 0.0, "stdout_ok": 0.0, "infra_error": 0.0}) == "no_answer_block"
+    assert task_failure({"format": 1.0, "stdout_ok": 0.0, "infra_error": 0.0}) == "wrong_output"
+    assert task_failure({"format": 1.0, "stdout_ok": 0.0, "infra_error": 1.0}) == "infra_error"

@@ -5,7 +5,9 @@ gives one output-prediction item (function + input -> output) and one input-pred
 (function + output -> an input that produces it). The output is what the function really
 returns in the sandbox (its `repr`), so an item never states a wrong answer. Items are built
 deterministically with content ids; a function that raises, exceeds the limits, or returns
-different values on two runs is dropped with its reason.
+different values on two runs is dropped with its reason, and a problem whose tests hold no such
+assertion (approximate or wrapped comparisons, loops) is reported as one row with input "" and
+reason `no_exact_assertion`: every problem is in the items or in the report.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ from codeboost_dagster.core.schemas import EVALUATION_ITEM_DROPS, EVALUATION_ITE
 OUTPUT_PREDICTION = "output_prediction"
 INPUT_PREDICTION = "input_prediction"
 MAX_LITERAL_CHARS = 400
+NO_EXACT_ASSERTION = "no_exact_assertion"
 
 
 @dataclass(frozen=True)
@@ -85,10 +88,14 @@ def _probe(candidate: Candidate) -> Program:
 
 def build_items(problems: list[dict], sandbox: Sandbox) -> ItemBuild:
     """Output- and input-prediction items for every assertion whose call is deterministic and bounded."""
-    candidates = [candidate for problem in problems for candidate in candidates_of(problem)]
+    by_problem = {problem["task_id"]: candidates_of(problem) for problem in problems}
+    candidates = [candidate for found in by_problem.values() for candidate in found]
     probes = [_probe(candidate) for candidate in candidates]
     first, second = sandbox.run_many(probes), sandbox.run_many(probes)
-    items, dropped = [], []
+    items = []
+    dropped = [{"problem_id": problem_id, "input": "", "reason": NO_EXACT_ASSERTION,
+                "detail": "its tests assert no `candidate(...) == value`"}
+               for problem_id, found in by_problem.items() if not found]
     for candidate, run, again in zip(candidates, first, second):
         reason = None
         if run.status != "ok":
@@ -108,6 +115,12 @@ def build_items(problems: list[dict], sandbox: Sandbox) -> ItemBuild:
                           "code": candidate.code, "input": candidate.input, "output": output})
     return ItemBuild(pd.DataFrame(items, columns=EVALUATION_ITEMS.names),
                      pd.DataFrame(dropped, columns=EVALUATION_ITEM_DROPS.names))
+
+
+def unaccounted_problems(problems: list[dict], build: ItemBuild) -> list[str]:
+    """Problems with neither an item nor a report row (empty when the build is conserved)."""
+    accounted = set(build.items["problem_id"]) | set(build.dropped["problem_id"])
+    return sorted(problem["task_id"] for problem in problems if problem["task_id"] not in accounted)
 
 
 def select_items(items: pd.DataFrame, per_kind: int) -> pd.DataFrame:

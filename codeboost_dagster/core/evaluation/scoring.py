@@ -31,6 +31,15 @@ def evaluation_prompts(items: pd.DataFrame, heldout: pd.DataFrame) -> pd.DataFra
     return pd.DataFrame(rows, columns=["item_id", "benchmark", "error_type", "prompt"])
 
 
+def task_failure(score: dict[str, float]) -> str:
+    """Why a held-out task's answer is not right, from its reward's parts."""
+    if score.get("infra_error"):
+        return "infra_error"
+    if not score["format"]:
+        return "no_answer_block"
+    return "wrong_output"
+
+
 def score_answers(model: str, prompts: pd.DataFrame, answers: list[str], items: pd.DataFrame, heldout: pd.DataFrame,
                   sandbox: Sandbox, weights: RewardSettings) -> pd.DataFrame:
     """The verdict on every answer of one model (EVALUATION_PREDICTIONS columns), in prompt order."""
@@ -49,8 +58,9 @@ def score_answers(model: str, prompts: pd.DataFrame, answers: list[str], items: 
                          "format": float(verdict["reason"] != "no_answer_block"), "reason": verdict["reason"]})
         else:
             score = task_scores[position - len(items)]
-            rows.append({**row, "prediction": None, "correct": score["stdout_ok"] == 1.0, "score": score["score"],
-                         "format": score["format"], "reason": None})
+            correct = score["stdout_ok"] == 1.0
+            rows.append({**row, "prediction": None, "correct": correct, "score": score["score"],
+                         "format": score["format"], "reason": None if correct else task_failure(score)})
     return pd.DataFrame(rows, columns=EVALUATION_PREDICTIONS.names)
 
 
