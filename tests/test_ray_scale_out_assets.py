@@ -4,6 +4,7 @@ checks pass, and finished batches show up as progress while the stage runs."""
 
 from __future__ import annotations
 
+import shutil
 import tempfile
 
 import dagster as dg
@@ -12,10 +13,11 @@ import pytest
 
 from codeboost_dagster.core.scale_out import ParquetFile
 from codeboost_dagster.definitions import defs
+from codeboost_dagster.partitions import code_dumps
 from codeboost_dagster.resources.ray_scale_out import RayScaleOut
 from codeboost_dagster.resources.settings import SettingsResource
 from codeboost_dagster.resources.streamed_parquet_io import StreamedParquetIOManagerFactory
-from tests.conftest import RAY_ENV, make_resources
+from tests.conftest import DUMP, RAY_ENV, make_resources
 from tests.test_ray_scale_out import comparable_records, snippets_with_a_broken_one
 
 pytest.importorskip("ray")
@@ -102,3 +104,31 @@ def test_a_dagster_managed_local_ray_serves_the_whole_run_and_stops_with_it(tmp_
                 for event in managed.get_asset_materialization_events()}
     assert metadata["augmented_variants"]["ray_batches"].value == 4 and metadata["execution_records"]["ray_batches"].value
     assert [options["address"] for options in starts] == ["local"]  # one Ray for both stages of the run
+
+
+CURATION = ["curated_snippets", "curation_report", "curation_signatures"]
+
+
+def _curate(storage, filtered, scale_out: RayScaleOut):
+    shutil.copytree(filtered, storage / "filtered_snippets")
+    resources = {**make_resources(storage, storage), "scale_out": scale_out}
+    with dg.instance_for_test() as instance:
+        instance.add_dynamic_partitions(code_dumps.name, [DUMP])
+        return dg.materialize(list(defs.assets), selection=CURATION, resources=resources, instance=instance)
+
+
+def test_curation_with_signatures_on_ray_stores_the_local_selection(pipeline, ray_cluster, tmp_path, monkeypatch):
+    for name, value in RAY_ENV.items():
+        monkeypatch.setenv(name, value)
+    filtered = pipeline[0] / "filtered_snippets"
+    local = _curate(tmp_path / "local", filtered, RayScaleOut())
+    on_ray = _curate(tmp_path / "ray", filtered, RayScaleOut(address=ray_cluster.address))
+    assert local.success and on_ray.success
+    assert all(check.passed for check in on_ray.get_asset_check_evaluations())
+    computed_on = [event.materialization.metadata["signatures_computed_on"].value
+                   for run in (local, on_ray) for event in run.get_asset_materialization_events()
+                   if event.asset_key.to_user_string() == "curated_snippets"]
+    assert computed_on == ["this process", "ray"]
+    for table in CURATION:
+        pd.testing.assert_frame_equal(pd.read_parquet(tmp_path / "ray" / f"{table}.parquet"),
+                                      pd.read_parquet(tmp_path / "local" / f"{table}.parquet"))

@@ -133,11 +133,12 @@ def curated_snippets(context: AssetExecutionContext, filtered_snippets: dict):
     candidates = _undecided(every_row, previous_selection, previous_removed)
     existing = previous_selection[every_row.columns] if previous_selection is not None else None
     layout = f"chunks of {config.chunk_size}, {config.rounds} rounds" if config.mode != GLOBAL else "global"
+    signed_on_ray = scale_out.enabled and config.mode == GLOBAL
     context.log.info(
         f"curating {len(candidates)} new snippets against {0 if existing is None else len(existing)} selected "
-        f"(gamma={config.gamma}, {layout}{', signatures on Ray' if scale_out.enabled else ''})"
+        f"(gamma={config.gamma}, {layout}{', signatures on Ray' if signed_on_ray else ''})"
     )
-    if scale_out.enabled and config.mode == GLOBAL:
+    if signed_on_ray:
         with scale_out.session(settings.scale_out.namespace):
             result = curate(candidates, existing, settings=config, signatures=previous_signatures,
                             sign=_ray_signer(scale_out, config, settings.scale_out))
@@ -150,6 +151,7 @@ def curated_snippets(context: AssetExecutionContext, filtered_snippets: dict):
         output_name="curated_snippets",
         metadata={
             "mode": config.mode,
+            "signatures_computed_on": "ray" if signed_on_ray else "this process",
             "selected": len(result.selection),
             "removed_this_run": len(result.removed),
             "fallback_chunks": result.fallback_chunks,

@@ -62,10 +62,13 @@ def histogram_plot(values: pd.Series, title: str, xlabel: str, bins: int = 30) -
 def curve_plot(frame: pd.DataFrame, x: str, columns: list[str], title: str) -> MetadataValue:
     """One line per column over `x` (a training curve), shown in the UI."""
     figure, axes = _figure(title, x, "value")
-    for column in columns:
-        if column in frame and frame[column].notna().any():
-            axes.plot(frame[x], frame[column], marker="o", label=column)
-    axes.legend(loc="best", fontsize="small")
+    plotted = [column for column in columns if column in frame and frame[column].notna().any()]
+    for column in plotted:
+        axes.plot(frame[x], frame[column], marker="o", label=column)
+    if plotted:
+        axes.legend(loc="best", fontsize="small")
+    else:
+        axes.text(0.5, 0.5, "no values recorded", ha="center", va="center", transform=axes.transAxes)
     return _as_markdown_image(figure, title)
 
 

@@ -20,7 +20,9 @@ working dir, /tmp and /dev/shm; the server is pid 1 of its namespace, so killing
 process in it (setsid double-fork daemons included) is one `kill(-1)`. Each program runs in a
 forked child: new session, rlimits, no_new_privs, the slot's uid (when root), an empty
 environment but for `env` and HOME, which is the program's working directory (/sandbox). In a container the container provides the namespaces and the
-server, as its pid 1, does the same per-program work.
+server, as its pid 1, does the same per-program work. A forked (not exec'd) program first gets
+a randomly shifted heap (`shift_heap`), so object addresses differ between runs as between
+fresh interpreters.
 """
 
 import atexit
@@ -28,6 +30,7 @@ import builtins
 import gc
 import json
 import os
+import random
 import resource
 import select
 import signal
@@ -53,6 +56,12 @@ MS_PRIVATE = 1 << 18
 MS_RELATIME = 1 << 21
 # statvfs f_flag bit -> mount flag that a read-only remount must keep (locked in user namespaces).
 KEPT_MOUNT_FLAGS = ((2, MS_NOSUID), (4, MS_NODEV), (8, MS_NOEXEC), (1024, 1024), (2048, 2048), (4096, MS_RELATIME))
+
+HEAP_SIZE_CLASSES = 32  # pymalloc's small-object classes: 16-byte steps up to 512 bytes
+HEAP_SHIFT_BLOCKS = 256  # blocks taken per class at most: two runs share an address with p ~ 1/256
+# Types CPython reuses from free lists rather than the size classes (`id([])` is otherwise fixed).
+FREE_LIST_TYPES = (list, dict, lambda: float(os.getpid()), lambda: (os.getpid(),), lambda: (0, os.getpid()))
+LARGE_BLOCK_STEP = 4096  # bytes; shifts the C allocator's heap by up to HEAP_SHIFT_BLOCKS pages
 
 PR_SET_PDEATHSIG = 1
 PR_SET_DUMPABLE = 4
@@ -473,6 +482,7 @@ def run_in_process(path: str) -> None:
     `pymain_run_file` + `Py_FinalizeEx`; module teardown (`__del__` at exit) is skipped.
     """
     signal.signal(signal.SIGINT, signal.default_int_handler)
+    held = shift_heap()
     main = type(sys)("__main__")
     main.__dict__.update(
         __file__=path, __cached__=None, __builtins__=builtins, __loader__=SourceFileLoader("__main__", path)
@@ -495,6 +505,29 @@ def run_in_process(path: str) -> None:
         sys.excepthook(type(error), error.with_traceback(traceback), traceback)
         exit_code = 1
     os._exit(finalize(exit_code) & 0xFF)
+    del held
+
+
+def shift_heap() -> list:
+    """Make this run's object addresses differ from other runs', as a fresh interpreter's do
+    (ASLR); returns the objects the caller must keep alive.
+
+    Forked children of one warm server share its allocator state, so otherwise every run would
+    see the same addresses, and a program printing `object()`, `id(x)` or a default repr would
+    pass the determinism check. Takes a random number of blocks from every small-object size
+    class (a bytearray of n bytes holds an n + 1 byte buffer) and one random large block, so
+    each class's next block is at a random offset; for the types CPython recycles through free
+    lists, it takes a random number and puts one random one back on top of the list.
+    The randomness is the kernel's, not the forked `random` state."""
+    rng = random.SystemRandom()
+    held = [bytearray(16 * size_class - 1) for size_class in range(1, HEAP_SIZE_CLASSES + 1)
+            for _ in range(rng.randrange(HEAP_SHIFT_BLOCKS))]
+    held.append(bytearray(LARGE_BLOCK_STEP * rng.randrange(1, HEAP_SHIFT_BLOCKS)))
+    for make in FREE_LIST_TYPES:  # no temporary containers here: one freed last would be on top
+        first = len(held)
+        held.extend(make() for _ in range(1 + rng.randrange(HEAP_SHIFT_BLOCKS)))
+        del held[rng.randrange(first, len(held))]
+    return held
 
 
 def levels_below_program() -> int:

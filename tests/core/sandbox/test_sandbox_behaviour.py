@@ -121,6 +121,19 @@ def test_every_program_gets_fresh_random_state(sandbox):
     assert len(outputs) == 3
 
 
+@pytest.mark.parametrize("code", [
+    "print(object())\n",
+    "print(id([]), id({}))\n",
+    "class Point:\n    pass\n\nprint(Point())\n",
+    "print(hash(object()))\n",
+    "print(object.__repr__(bytearray(5000)))\n",
+])
+def test_object_addresses_differ_between_runs_as_in_fresh_interpreters(sandbox, code):
+    """Else the determinism check would certify programs that print addresses (p ~ 1/256 a pair)."""
+    outputs = {sandbox.run(Program(code)).stdout for _ in range(10)}
+    assert len(outputs) >= 8
+
+
 def test_result_record_is_complete(sandbox):
     result = sandbox.run(Program("print('hi')\n"))
     record = result.to_dict()
