@@ -103,7 +103,8 @@ def evaluation(
         for name, location in candidates.items():
             context.log.info(f"{name}: answering {len(prompts)} prompts greedily with {location}")
             answers = generate_greedy(location, list(prompts["prompt"]), config.evaluation.max_new_tokens,
-                                      config.evaluation.batch_size, progress_logger(context.log, f"{name} generation"))
+                                      config.evaluation.batch_size, progress_logger(context.log, f"{name} generation"),
+                                      openings=list(prompts["opening"]) if config.evaluation.open_answers else None)
             parts.append(score_answers(name, prompts, answers, items, heldout, opened, config.reward))
     predictions = pd.concat(parts, ignore_index=True)
     summary = summarize(predictions)

@@ -15,7 +15,7 @@ from codeboost_dagster.resources.training_files import TrainingFiles
 from codeboost_dagster.resources.verl_launcher import run_verl_job
 
 TRAINING_GROUP = "training"
-CURVE_COLUMNS = ["reward_mean", "reward_std", "format_rate", "stdout_ok", "kl"]
+CURVE_COLUMNS = ["reward_mean", "reward_std", "frac_reward_zero_std", "format_rate", "stdout_ok", "kl"]
 
 
 def _step_logger(context: AssetExecutionContext):

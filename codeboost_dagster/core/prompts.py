@@ -88,3 +88,17 @@ def reference_completion(ground_truth: dict, reference_answer: str | None = None
     if ground_truth["task_type"] == "forward":
         return fenced_block(STDOUT_TAG, ground_truth["stdout"]) + "\n" + fenced_block(STDERR_TAG, ground_truth["stderr"])
     return fenced_block(f"answer_{ground_truth['mask_token']}", (reference_answer or "") + "\n")
+
+
+def answer_opening(ground_truth: dict) -> str:
+    """The first line of a task's answer: the fence and tag of its first block (`answer_stdout`,
+    or the masked line's tag). Written ahead of the model's turn when answers are opened for a
+    small model (`LocalTrainingSettings.open_answers`); it shows the format, never the answer."""
+    tag = STDOUT_TAG if ground_truth["task_type"] == "forward" else f"answer_{ground_truth['mask_token']}"
+    return opening_line(tag)
+
+
+def opening_line(tag: str) -> str:
+    """The opening fence line of a block tagged `tag`."""
+    return f"```{tag}\n"
+

@@ -211,6 +211,7 @@ TRAINING_METRICS = pa.schema(
         pa.field("step", pa.int64(), nullable=False),
         pa.field("reward_mean", pa.float64()),
         pa.field("reward_std", pa.float64()),
+        pa.field("frac_reward_zero_std", pa.float64()),
         pa.field("format_rate", pa.float64()),
         pa.field("stdout_ok", pa.float64()),
         pa.field("infra_error_rate", pa.float64()),

@@ -4,8 +4,9 @@ Same data as verl (the `verl_dataset` train file), same reward (`compute_score_b
 METHOD.md section 7 hyper-parameters where TRL has them: group size, temperature, top_p, AdamW
 lr / weight decay / grad clip, constant schedule, KL coefficient (TRL's k3 estimator is verl's
 `low_var_kl` without its clamp), clip ratios 0.2 / 0.3 (`epsilon` / `epsilon_high`), dual clip 3.0
-(`delta`, TRL's two-sided clipping bound), token-mean loss (`dapo`). Batch sizes and lengths come
-from `LocalTrainingSettings`, sized for minutes on a laptop rather than a GPU cluster.
+(`delta`, TRL's two-sided clipping bound), token-mean loss (`dapo`). Batch sizes, lengths, the
+learning rate and opened answers come from `LocalTrainingSettings`, sized for minutes on a laptop
+with a 135M model rather than a GPU cluster.
 """
 
 from __future__ import annotations
@@ -19,12 +20,14 @@ from typing import Any
 
 import pandas as pd
 
+from codeboost_dagster.core.prompts import answer_opening
 from codeboost_dagster.core.settings import GRPOSettings, LocalTrainingSettings, RewardSettings
 
 METRIC_NAMES = {
     "step": "step",
     "reward": "reward_mean",
     "reward_std": "reward_std",
+    "frac_reward_zero_std": "frac_reward_zero_std",
     "format_rate": "format_rate",
     "stdout_ok": "stdout_ok",
     "infra_error": "infra_error_rate",
@@ -56,7 +59,7 @@ def trl_config(grpo: GRPOSettings, local: LocalTrainingSettings, output_dir: str
         "steps_per_generation": 1,
         "temperature": grpo.temperature,
         "top_p": grpo.top_p,
-        "learning_rate": grpo.learning_rate,
+        "learning_rate": local.learning_rate,
         "lr_scheduler_type": "constant",
         "warmup_steps": 0,
         "weight_decay": grpo.weight_decay,
@@ -82,15 +85,25 @@ def trl_config(grpo: GRPOSettings, local: LocalTrainingSettings, output_dir: str
     }
 
 
-def trl_dataset_rows(verl_rows: pd.DataFrame, max_prompt_tokens: int) -> list[dict[str, Any]]:
-    """verl rows with prompts up to `max_prompt_tokens` as TRL conversational rows; the reward's
-    inputs ride along as extra columns."""
-    return [
-        {"prompt": list(row["prompt"]), "data_source": row["data_source"],
-         "ground_truth": row["reward_model"]["ground_truth"]}
-        for row in verl_rows.to_dict("records")
-        if row["extra_info"]["prompt_tokens"] <= max_prompt_tokens
-    ]
+def trl_dataset_rows(verl_rows: pd.DataFrame, local: LocalTrainingSettings, tokenizer: Any) -> list[dict[str, Any]]:
+    """TRL rows for the verl rows within the local budgets (prompt and reference-answer tokens);
+    the reward's inputs ride along as extra columns. With `open_answers`, the prompt is the
+    policy's full input text ending with the answer's opening line (kept in `opening` for the
+    reward); otherwise the conversation, for TRL to template."""
+    from codeboost_dagster.core.generation import policy_input
+
+    rows = []
+    for row in verl_rows.to_dict("records"):
+        info = row["extra_info"]
+        if info["prompt_tokens"] > local.max_prompt_tokens or info["answer_tokens"] > local.max_answer_tokens:
+            continue
+        ground_truth = row["reward_model"]["ground_truth"]
+        messages = list(row["prompt"])
+        opening = answer_opening(json.loads(ground_truth)) if local.open_answers else ""
+        prompt = policy_input(tokenizer, messages[-1]["content"], opening) if local.open_answers else messages
+        rows.append({"prompt": prompt, "opening": opening, "data_source": row["data_source"],
+                     "ground_truth": ground_truth})
+    return rows
 
 
 class CodeBoostReward:
@@ -102,12 +115,16 @@ class CodeBoostReward:
         self.weights = weights
 
     def __call__(self, prompts: list, completions: list, data_source: list[str], ground_truth: list[str],
-                 log_metric: Callable[[str, float], None] | None = None, **_: Any) -> list[float]:
-        """Scores in completion order; `format_rate`, `stdout_ok` and `infra_error` (the share of
-        rollouts whose re-run failed inside the sandbox) go to TRL's step metrics."""
+                 opening: list[str] | None = None, log_metric: Callable[[str, float], None] | None = None,
+                 **_: Any) -> list[float]:
+        """Scores in completion order, each answer read from its opening on; `format_rate`,
+        `stdout_ok` and `infra_error` (the share of rollouts whose re-run failed inside the
+        sandbox) go to TRL's step metrics."""
         from codeboost_dagster.reward import compute_score_batch
 
-        texts = [completion[-1]["content"] if isinstance(completion, list) else completion for completion in completions]
+        openings = opening or [""] * len(completions)
+        texts = [opening + (completion[-1]["content"] if isinstance(completion, list) else completion)
+                 for opening, completion in zip(openings, completions)]
         scores = compute_score_batch(data_source, texts, ground_truth, None, **vars(self.weights))
         if log_metric is not None and scores:
             log_metric("format_rate", sum(score["format"] for score in scores) / len(scores))
@@ -145,9 +162,10 @@ def train_with_trl(
     if tokenizer.pad_token is None:
         tokenizer.pad_token = tokenizer.eos_token
     model = AutoModelForCausalLM.from_pretrained(model_location, dtype=torch.bfloat16 if on_gpu else torch.float32)
-    rows = trl_dataset_rows(pd.read_parquet(train_file), local.max_prompt_tokens)
+    rows = trl_dataset_rows(pd.read_parquet(train_file), local, tokenizer)
     if not rows:
-        raise ValueError(f"{train_file} holds no rows with prompts of at most {local.max_prompt_tokens} tokens")
+        raise ValueError(f"{train_file} holds no rows with prompts of at most {local.max_prompt_tokens} tokens "
+                         f"and reference answers of at most {local.max_answer_tokens}")
 
     class StepReporter(TrainerCallback):
         """Forwards each step's logs (reward, KL, step time) as training goes."""

@@ -38,6 +38,7 @@ def test_base_and_trained_policy_are_scored_on_the_same_items(pipeline, tiny_mod
     assert set(predictions["model"]) == {"base", "trained"}
     assert predictions.groupby("model")["item_id"].apply(tuple).nunique() == 1
     assert predictions["prompt"].str.len().gt(0).all() and predictions["answer"].notna().all()
+    assert predictions["answer"].str.startswith("```answer_").all()  # answers opened, as in local training
     assert predictions.loc[~predictions["correct"], "reason"].notna().all()
     tasks = pd.read_parquet(storage / "training_tasks.parquet").set_index("task_id")
     heldout = predictions.loc[predictions["benchmark"].str.startswith("codeboost") & (predictions["model"] == "base"), "item_id"]

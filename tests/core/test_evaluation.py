@@ -3,6 +3,8 @@ hand-made right, wrong and hostile answers, decontamination, and the summary."""
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -21,7 +23,7 @@ from codeboost_dagster.core.evaluation.items import (
 from codeboost_dagster.core.evaluation.predictions import score_predictions
 from codeboost_dagster.core.evaluation.heldout import select_heldout, stratum_of
 from codeboost_dagster.core.evaluation.intervals import interval_table
-from codeboost_dagster.core.evaluation.scoring import summarize, task_failure
+from codeboost_dagster.core.evaluation.scoring import evaluation_prompts, summarize, task_failure
 from codeboost_dagster.core.frames import with_none
 from codeboost_dagster.core.sandbox import open_sandbox
 from codeboost_dagster.core.settings import SandboxLimits
@@ -188,3 +190,18 @@ def test_every_failed_heldout_answer_has_a_reason():
     assert task_failure({"format": 0.0, "stdout_ok": 0.0, "infra_error": 0.0}) == "no_answer_block"
     assert task_failure({"format": 1.0, "stdout_ok": 0.0, "infra_error": 0.0}) == "wrong_output"
     assert task_failure({"format": 1.0, "stdout_ok": 0.0, "infra_error": 1.0}) == "infra_error"
+
+
+def test_answer_openings_show_the_format_never_the_answer(items):
+    tasks = pd.DataFrame([
+        {"task_id": "f1", "task_type": "forward", "error_type": None, "prompt": "p1",
+         "ground_truth": json.dumps({"task_type": "forward", "stdout": "41\n", "stderr": ""})},
+        {"task_id": "b1", "task_type": "backward", "error_type": None, "prompt": "p2",
+         "ground_truth": json.dumps({"task_type": "backward", "mask_token": "MASKED_LINE_0", "masked_code": "x"})},
+    ])
+    prompts = evaluation_prompts(items, tasks).set_index("item_id")
+    kinds = items.set_index("item_id")["kind"]
+    assert {prompts.loc[item, "opening"] for item in kinds[kinds == OUTPUT_PREDICTION].index} == {"```answer_output\n"}
+    assert {prompts.loc[item, "opening"] for item in kinds[kinds == INPUT_PREDICTION].index} == {"```answer_input\n"}
+    assert prompts.loc["f1", "opening"] == "```answer_stdout\n"
+    assert prompts.loc["b1", "opening"] == "```answer_MASKED_LINE_0\n"

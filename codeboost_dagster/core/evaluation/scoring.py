@@ -7,11 +7,14 @@ reward, stdout exact rate, format rate).
 
 from __future__ import annotations
 
+import json
+
 import pandas as pd
 
 from codeboost_dagster.core.evaluation.items import OUTPUT_PREDICTION
-from codeboost_dagster.core.evaluation.predictions import item_prompt, score_predictions
+from codeboost_dagster.core.evaluation.predictions import ANSWER_TAGS, item_prompt, score_predictions
 from codeboost_dagster.core.frames import records
+from codeboost_dagster.core.prompts import answer_opening, opening_line
 from codeboost_dagster.core.sandbox import Sandbox
 from codeboost_dagster.core.schemas import EVALUATION_PREDICTIONS, EVALUATION_SUMMARY
 from codeboost_dagster.core.settings import RewardSettings
@@ -23,12 +26,14 @@ def benchmark_of_item(kind: str) -> str:
 
 
 def evaluation_prompts(items: pd.DataFrame, heldout: pd.DataFrame) -> pd.DataFrame:
-    """Every question of one pass, in a fixed order: items first, then held-out tasks."""
+    """Every question of one pass, in a fixed order: items first, then held-out tasks; `opening`
+    is the answer's first line, for when answers are opened for the model."""
     rows = [{"item_id": item["item_id"], "benchmark": benchmark_of_item(item["kind"]), "error_type": None,
-             "prompt": item_prompt(item)} for item in records(items)]
+             "prompt": item_prompt(item), "opening": opening_line(ANSWER_TAGS[item["kind"]])} for item in records(items)]
     rows += [{"item_id": task["task_id"], "benchmark": f"codeboost_{task['task_type']}", "error_type": task["error_type"],
-              "prompt": task["prompt"]} for task in records(heldout)]
-    return pd.DataFrame(rows, columns=["item_id", "benchmark", "error_type", "prompt"])
+              "prompt": task["prompt"], "opening": answer_opening(json.loads(task["ground_truth"]))}
+             for task in records(heldout)]
+    return pd.DataFrame(rows, columns=["item_id", "benchmark", "error_type", "prompt", "opening"])
 
 
 def task_failure(score: dict[str, float]) -> str:
