@@ -197,7 +197,8 @@ class LocalTrainingSettings:
     from a cluster's. Measured on the bundled sample's 16 shortest train prompts with
     SmolLM2-135M-Instruct (4 completions each, T = 1): without an opened answer none of 64
     completions holds an answer block, so every group's rewards are equal and GRPO has no
-    gradient; with it, the format score is 42.5 of 64 and 11 of 16 groups have unequal rewards."""
+    gradient; with it, the format score is 42 of 64 and 10 of 16 groups have unequal rewards
+    (benchmarks/bench_training_signal.py)."""
 
     max_steps: int = 2
     prompts_per_step: int = 2
