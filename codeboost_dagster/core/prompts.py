@@ -101,4 +101,3 @@ def answer_opening(ground_truth: dict) -> str:
 def opening_line(tag: str) -> str:
     """The opening fence line of a block tagged `tag`."""
     return f"```{tag}\n"
-

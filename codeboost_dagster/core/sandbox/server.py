@@ -482,7 +482,7 @@ def run_in_process(path: str) -> None:
     `pymain_run_file` + `Py_FinalizeEx`; module teardown (`__del__` at exit) is skipped.
     """
     signal.signal(signal.SIGINT, signal.default_int_handler)
-    held = shift_heap()
+    _held = shift_heap()  # alive until the program exits
     main = type(sys)("__main__")
     main.__dict__.update(
         __file__=path, __cached__=None, __builtins__=builtins, __loader__=SourceFileLoader("__main__", path)
@@ -505,7 +505,6 @@ def run_in_process(path: str) -> None:
         sys.excepthook(type(error), error.with_traceback(traceback), traceback)
         exit_code = 1
     os._exit(finalize(exit_code) & 0xFF)
-    del held
 
 
 def shift_heap() -> list:
