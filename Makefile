@@ -16,7 +16,7 @@ export HF_HOME := $(CURDIR)/.tmp/hf
 export RAY_TMPDIR := $(CURDIR)/.tmp/ray
 export DAGSTER_DISABLE_TELEMETRY := 1
 
-.PHONY: setup run test dev sandbox-engine browser deployment-images deploy deploy-down clean
+.PHONY: setup run test lint format dev sandbox-engine browser deployment-images deploy deploy-down clean
 
 setup: $(VENV)/.installed data/dumps/sample.jsonl
 
@@ -70,8 +70,17 @@ $(VENV)/.ray: $(VENV)/.installed
 	$(BIN)/pip install --quiet -e '.[dev,ray]'
 	touch $@
 
-test: setup $(VENV)/.ray $(VERL_VENV)/.installed sandbox-engine deployment-images browser
+test: setup $(VENV)/.ray $(VERL_VENV)/.installed sandbox-engine deployment-images browser lint
 	$(BIN)/pytest
+
+# ruff, lint and format (settings in pyproject.toml); `make format` applies both.
+lint: setup
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: setup
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
 
 dev: setup
 	$(BIN)/dg dev

@@ -26,7 +26,6 @@ from importlib.metadata import version
 from pathlib import Path
 
 import datasketch
-import numpy as np
 import pandas as pd
 from bench_curation import corpus, machine, real_functions
 from bench_reward import write_results
@@ -100,7 +99,8 @@ def incremental_rows(size: int, real: list[str]) -> list[str]:
     scratch_s = time.perf_counter() - started
     left = surviving_pairs(list(incremental.selection["code"]), settings.gamma)
     return [
-        f"| {size:,} + {len(new):,} new | {incremental_s:.1f} s | {scratch_s:.1f} s | {scratch_s / incremental_s:.1f}x | "
+        f"| {size:,} + {len(new):,} new | {incremental_s:.1f} s | {scratch_s:.1f} s | "
+        f"{scratch_s / incremental_s:.1f}x | "
         f"{len(incremental.selection):,} vs {len(scratch.selection):,} | {left:,} |"
     ]
 
@@ -115,8 +115,10 @@ def minhash_rows(real: list[str], count: int = 20_000) -> list[str]:
     started = time.perf_counter()
     datasketch.MinHash.bulk([[line.encode() for line in lines] for lines in sets], num_perm=parameters.num_perm, seed=0)
     datasketch_s = time.perf_counter() - started
-    return [f"| {len(sets):,} line sets, {parameters.num_perm} permutations | {rensa_s:.2f} s | {datasketch_s:.2f} s | "
-            f"{datasketch_s / rensa_s:.1f}x |"]
+    return [
+        f"| {len(sets):,} line sets, {parameters.num_perm} permutations | {rensa_s:.2f} s | {datasketch_s:.2f} s | "
+        f"{datasketch_s / rensa_s:.1f}x |"
+    ]
 
 
 def renamed_clone(code: str) -> str:
@@ -136,10 +138,14 @@ def rename_rows(real: list[str], count: int = 5_000) -> list[str]:
     rows = []
     for rename in (False, True):
         normalise = renamed_identifiers if rename else (lambda code: code)
-        planted = sum(_distance(line_set(normalise(a)), line_set(normalise(b))) < 0.5 for a, b in zip(originals, clones))
+        planted = sum(
+            _distance(line_set(normalise(a)), line_set(normalise(b))) < 0.5 for a, b in zip(originals, clones)
+        )
         among_real = surviving_pairs(originals, 0.5, rename=rename)
         label = "identifiers renamed" if rename else "plain lines"
-        rows.append(f"| {label} | {planted:,} of {len(originals):,} ({planted / len(originals):.1%}) | {among_real:,} |")
+        rows.append(
+            f"| {label} | {planted:,} of {len(originals):,} ({planted / len(originals):.1%}) | {among_real:,} |"
+        )
     return rows
 
 
@@ -165,21 +171,43 @@ def main() -> None:
     real = real_functions()
     lines = ["## Curation modes: global (MinHash LSH + components) vs paper (chunks), measured", ""]
     lines += [f"- {key}: {value}" for key, value in info.items()]
-    lines += [f"- rensa {version('rensa')}, datasketch {version('datasketch')}",
-              f"- settings: {CurationSettings()}", ""]
-    lines += ["| snippets | mode | near-duplicate pairs in | left in selection | selected | seconds | peak RSS MB | "
-              "fallbacks | LSH recall |", "| --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
+    lines += [
+        f"- rensa {version('rensa')}, datasketch {version('datasketch')}",
+        f"- settings: {CurationSettings()}",
+        "",
+    ]
+    lines += [
+        "| snippets | mode | near-duplicate pairs in | left in selection | selected | seconds | peak RSS MB | "
+        "fallbacks | LSH recall |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- | --- |",
+    ]
     lines += mode_rows(arguments.sizes, real)
-    lines += ["", "### Incremental: a 1% dump against the stored selection and signatures", "",
-              "| corpus | incremental | from scratch | ratio | selected (incremental vs scratch) | pairs left |",
-              "| --- | --- | --- | --- | --- | --- |"]
+    lines += [
+        "",
+        "### Incremental: a 1% dump against the stored selection and signatures",
+        "",
+        "| corpus | incremental | from scratch | ratio | selected (incremental vs scratch) | pairs left |",
+        "| --- | --- | --- | --- | --- | --- |",
+    ]
     lines += incremental_rows(arguments.incremental_size, real)
-    lines += ["", "### MinHash library", "", "| input | rensa | datasketch (bulk) | ratio |", "| --- | --- | --- | --- |"]
+    lines += [
+        "",
+        "### MinHash library",
+        "",
+        "| input | rensa | datasketch (bulk) | ratio |",
+        "| --- | --- | --- | --- |",
+    ]
     lines += minhash_rows(real)
-    lines += ["", "### Rename-insensitive lines (gamma 0.5)", "",
-              "Each of the first 5,000 real functions beside a clone with its locals renamed: how many clone pairs are "
-              "near-duplicates, and how many near-duplicate pairs the 5,000 distinct functions have among themselves.", "",
-              "| lines | renamed clones found | pairs among the real functions |", "| --- | --- | --- |"]
+    lines += [
+        "",
+        "### Rename-insensitive lines (gamma 0.5)",
+        "",
+        "Each of the first 5,000 real functions beside a clone with its locals renamed: how many clone pairs are "
+        "near-duplicates, and how many near-duplicate pairs the 5,000 distinct functions have among themselves.",
+        "",
+        "| lines | renamed clones found | pairs among the real functions |",
+        "| --- | --- | --- |",
+    ]
     lines += rename_rows(real)
     lines += [""]
     lines.append(f"- load average at end: {' '.join(f'{value:.1f}' for value in os.getloadavg())}")

@@ -44,8 +44,17 @@ RESULTS = Path(__file__).parent / "results" / "learning.md"
 SPLIT_FRACTIONS = (0.28, 0.02, 0.70)
 HELDOUT = "codeboost_heldout"
 """Both held-out task kinds pooled, beside their own rows."""
-CURVE = ["step", "reward_mean", "reward_std", "frac_reward_zero_std", "format_rate", "stdout_ok", "kl",
-         "completion_tokens", "step_seconds"]
+CURVE = [
+    "step",
+    "reward_mean",
+    "reward_std",
+    "frac_reward_zero_std",
+    "format_rate",
+    "stdout_ok",
+    "kl",
+    "completion_tokens",
+    "step_seconds",
+]
 GOAL_METRICS = ("format_rate", "mean_reward")
 
 
@@ -64,12 +73,15 @@ def markdown(frame: pd.DataFrame) -> list[str]:
     columns = list(frame.columns)
     lines = ["| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)]
     for row in frame.itertuples(index=False):
-        lines.append("| " + " | ".join(f"{value:.3f}" if isinstance(value, float) else str(value) for value in row) + " |")
+        lines.append(
+            "| " + " | ".join(f"{value:.3f}" if isinstance(value, float) else str(value) for value in row) + " |"
+        )
     return lines
 
 
-def evaluate(locations: dict[str, str], items: pd.DataFrame, heldout: pd.DataFrame,
-             settings: CodeBoostSettings) -> pd.DataFrame:
+def evaluate(
+    locations: dict[str, str], items: pd.DataFrame, heldout: pd.DataFrame, settings: CodeBoostSettings
+) -> pd.DataFrame:
     """Every model's scored answers on the same prompts (EVALUATION_PREDICTIONS rows)."""
     prompts = evaluation_prompts(items, heldout)
     openings = list(prompts["opening"]) if settings.evaluation.open_answers else None
@@ -77,9 +89,14 @@ def evaluate(locations: dict[str, str], items: pd.DataFrame, heldout: pd.DataFra
     with open_sandbox("forkserver", settings.sandbox) as sandbox:
         for name, location in locations.items():
             started = time.perf_counter()
-            answers = generate_greedy(location, list(prompts["prompt"]), settings.evaluation.max_new_tokens,
-                                      settings.evaluation.batch_size, openings=openings,
-                                      progress=lambda done, total, name=name: print(f"{name}: {done}/{total}", flush=True))
+            answers = generate_greedy(
+                location,
+                list(prompts["prompt"]),
+                settings.evaluation.max_new_tokens,
+                settings.evaluation.batch_size,
+                openings=openings,
+                progress=lambda done, total, name=name: print(f"{name}: {done}/{total}", flush=True),
+            )
             parts.append(score_answers(name, prompts, answers, items, heldout, sandbox, settings.reward))
             print(f"{name}: answered {len(prompts)} prompts in {time.perf_counter() - started:.0f} s", flush=True)
     predictions = pd.concat(parts, ignore_index=True)
@@ -105,18 +122,29 @@ def main() -> None:
     heldout = select_heldout(tasks[tasks["split"] == "test"], args.heldout, settings.evaluation.seed)
     with open_sandbox("forkserver", settings.sandbox) as sandbox:
         items = select_items(build_items(humaneval_problems(), sandbox).items, args.items_per_kind)
-    print(f"{len(tasks)} tasks, {len(dataset.splits['train'])} train rows, {len(heldout)} held-out tasks, "
-          f"{len(items)} items", flush=True)
+    print(
+        f"{len(tasks)} tasks, {len(dataset.splits['train'])} train rows, {len(heldout)} held-out tasks, "
+        f"{len(items)} items",
+        flush=True,
+    )
 
     with tempfile.TemporaryDirectory() as scratch:
         train_file = Path(scratch) / "train.parquet"
         with train_file.open("wb") as handle:
             write_verl_split(dataset.splits["train"], handle)
         training_started = time.perf_counter()
-        run = train_with_trl(base, train_file, settings.grpo, settings.local_training, settings.reward,
-                             Path(scratch) / "grpo", on_step=lambda entry: print(
-                                 {key: round(value, 4) if isinstance(value, float) else value
-                                  for key, value in entry.items()}, flush=True))
+        run = train_with_trl(
+            base,
+            train_file,
+            settings.grpo,
+            settings.local_training,
+            settings.reward,
+            Path(scratch) / "grpo",
+            on_step=lambda entry: print(
+                {key: round(value, 4) if isinstance(value, float) else value for key, value in entry.items()},
+                flush=True,
+            ),
+        )
         training_seconds = time.perf_counter() - training_started
         predictions = evaluate({"base": base, "trained": run.checkpoint}, items, heldout, settings)
 
@@ -149,8 +177,21 @@ def main() -> None:
         "",
         "Base vs trained, paired bootstrap of trained - base:",
         "",
-        *markdown(intervals[["benchmark", "metric", "items", "base", "trained", "difference", "difference_low",
-                             "difference_high", "excludes_zero"]]),
+        *markdown(
+            intervals[
+                [
+                    "benchmark",
+                    "metric",
+                    "items",
+                    "base",
+                    "trained",
+                    "difference",
+                    "difference_low",
+                    "difference_high",
+                    "excludes_zero",
+                ]
+            ]
+        ),
         "",
         "Training curve (per step):",
         "",

@@ -21,6 +21,7 @@ Results (machine, load and date included) go to benchmarks/results/ray_execution
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import platform
@@ -43,20 +44,34 @@ RAY_ENV = {"RAY_AUTH_MODE": "disabled", "RAY_USAGE_STATS_ENABLED": "0"}
 TIMED = ["started_at", "finished_at", "wall_ms", "cpu_ms"]
 WRITE_ROWS = 10_000
 REALISTIC = [
-    ("def bubble(values):\n    values = list(values)\n    for i in range(len(values)):\n"
-     "        for j in range(len(values) - i - 1):\n            if values[j] > values[j + 1]:\n"
-     "                values[j], values[j + 1] = values[j + 1], values[j]\n    return values\n\n"
-     "print(bubble([5, 3, {i}, 1, 7, 2, 8]))\n", "[]"),
-    ("class Account:\n    def __init__(self, balance):\n        self.balance = balance\n\n"
-     "    def withdraw(self, amount):\n        if amount > self.balance:\n            raise ValueError('insufficient funds')\n"
-     "        self.balance -= amount\n        return self.balance\n\nacct = Account({i})\nprint(acct.withdraw(30))\n"
-     "print(acct.withdraw(80))\n", "[]"),
-    ("import sys\nfrom collections import Counter\ncounts = Counter(sys.stdin.read().split())\n"
-     "for word, n in counts.most_common(3):\n    print(word, n, {i})\n",
-     json.dumps([{"kind": "stdin", "stdin": "the cat and the dog and the bird\n"}])),
-    ("def solve(n, k=2):\n    return [i ** k for i in range(n)] + [{i}]\n",
-     json.dumps([{"kind": "call", "func_name": "solve", "args": [5], "kwargs": {"k": 3}}])),
-    ("def average(values):\n    return sum(values) / len(values)\n\nprint(average([1, {i}]))\nprint(average([]))\n", "[]"),
+    (
+        "def bubble(values):\n    values = list(values)\n    for i in range(len(values)):\n"
+        "        for j in range(len(values) - i - 1):\n            if values[j] > values[j + 1]:\n"
+        "                values[j], values[j + 1] = values[j + 1], values[j]\n    return values\n\n"
+        "print(bubble([5, 3, {i}, 1, 7, 2, 8]))\n",
+        "[]",
+    ),
+    (
+        "class Account:\n    def __init__(self, balance):\n        self.balance = balance\n\n"
+        "    def withdraw(self, amount):\n        if amount > self.balance:\n"
+        "            raise ValueError('insufficient funds')\n"
+        "        self.balance -= amount\n        return self.balance\n\nacct = Account({i})\nprint(acct.withdraw(30))\n"
+        "print(acct.withdraw(80))\n",
+        "[]",
+    ),
+    (
+        "import sys\nfrom collections import Counter\ncounts = Counter(sys.stdin.read().split())\n"
+        "for word, n in counts.most_common(3):\n    print(word, n, {i})\n",
+        json.dumps([{"kind": "stdin", "stdin": "the cat and the dog and the bird\n"}]),
+    ),
+    (
+        "def solve(n, k=2):\n    return [i ** k for i in range(n)] + [{i}]\n",
+        json.dumps([{"kind": "call", "func_name": "solve", "args": [5], "kwargs": {"k": 3}}]),
+    ),
+    (
+        "def average(values):\n    return sum(values) / len(values)\n\nprint(average([1, {i}]))\nprint(average([]))\n",
+        "[]",
+    ),
 ]
 
 
@@ -65,8 +80,17 @@ def variant_rows(start: int, count: int) -> list[dict]:
     rows = []
     for i in range(start, start + count):
         code, cases = (f"print({i})\n", "[]") if i % 2 == 0 else REALISTIC[(i // 2) % len(REALISTIC)]
-        rows.append({"variant_id": f"v{i:07d}", "snippet_id": f"s{i:07d}", "variant_index": 0, "kind": "original",
-                     "mutations": "[]", "code": code.replace("{i}", str(i)), "test_cases": cases})
+        rows.append(
+            {
+                "variant_id": f"v{i:07d}",
+                "snippet_id": f"s{i:07d}",
+                "variant_index": 0,
+                "kind": "original",
+                "mutations": "[]",
+                "code": code.replace("{i}", str(i)),
+                "test_cases": cases,
+            }
+        )
     return rows
 
 
@@ -76,7 +100,9 @@ def write_variants(path: Path, count: int) -> None:
 
     with pq.ParquetWriter(path, AUGMENTED_VARIANTS, compression="zstd") as writer:
         for start in range(0, count, WRITE_ROWS):
-            writer.write_table(pa.Table.from_pylist(variant_rows(start, min(WRITE_ROWS, count - start)), AUGMENTED_VARIANTS))
+            writer.write_table(
+                pa.Table.from_pylist(variant_rows(start, min(WRITE_ROWS, count - start)), AUGMENTED_VARIANTS)
+            )
 
 
 def peak_rss_mb() -> float:
@@ -101,15 +127,28 @@ def child_local(variants: Path, out: Path) -> dict:
     frame = pq.read_table(variants).to_pandas()
     with open_sandbox("forkserver", SandboxLimits(), 2) as sandbox:
         records = execute_runs(plan_runs(frame), sandbox, "forkserver")
-    pq.write_table(pa.Table.from_pandas(records, schema=EXECUTION_RECORDS, preserve_index=False), out, compression="zstd")
-    return {"seconds": time.perf_counter() - start, "records": len(records), "baseline_mb": baseline, "peak_mb": peak_rss_mb()}
+    pq.write_table(
+        pa.Table.from_pandas(records, schema=EXECUTION_RECORDS, preserve_index=False), out, compression="zstd"
+    )
+    return {
+        "seconds": time.perf_counter() - start,
+        "records": len(records),
+        "baseline_mb": baseline,
+        "peak_mb": peak_rss_mb(),
+    }
 
 
 def child_ray(variants: Path, out: Path, address: str, plan_only: bool) -> dict:
     import ray
 
     from codeboost_dagster.core.scale_out import (
-        ExecutionTally, ParquetFile, ParquetSink, SandboxPools, execute_on_ray, lost_records, run_batches,
+        ExecutionTally,
+        ParquetFile,
+        ParquetSink,
+        SandboxPools,
+        execute_on_ray,
+        lost_records,
+        run_batches,
         source_batches,
     )
     from codeboost_dagster.core.schemas import EXECUTION_RECORDS
@@ -122,7 +161,9 @@ def child_ray(variants: Path, out: Path, address: str, plan_only: bool) -> dict:
     source = ParquetFile.at(variants)
     if not plan_only:
         with SandboxPools("forkserver", SandboxLimits(), settings) as pools:
-            stage = execute_on_ray(source, out, pools, settings, lambda batch, table, report: tally.add(report.index, batch, table))
+            stage = execute_on_ray(
+                source, out, pools, settings, lambda batch, table, report: tally.add(report.index, batch, table)
+            )
         batches = stage.batches
     else:
         task = ray.remote(lost_records).options(num_cpus=1, max_retries=0)
@@ -136,8 +177,15 @@ def child_ray(variants: Path, out: Path, address: str, plan_only: bool) -> dict:
 
         batches = 0
         with ParquetSink(out, EXECUTION_RECORDS, settings.sink_row_group_rows) as sink:
-            runs = run_batches(source_batches(source, settings.execution_batch_rows), Tasks(), lost_records, window=2 * 3,
-                               retries=settings.batch_retries, rows=len, rows_total=source.rows)
+            runs = run_batches(
+                source_batches(source, settings.execution_batch_rows),
+                Tasks(),
+                lost_records,
+                window=2 * 3,
+                retries=settings.batch_retries,
+                rows=len,
+                rows_total=source.rows,
+            )
             for batch, table, report in runs:
                 sink.write(table)
                 tally.add(report.index, batch, table)
@@ -145,8 +193,14 @@ def child_ray(variants: Path, out: Path, address: str, plan_only: bool) -> dict:
             sink.close()
     seconds = time.perf_counter() - start
     ray.shutdown()
-    return {"seconds": seconds, "records": tally.records, "planned": tally.planned, "batches": batches,
-            "baseline_mb": baseline, "peak_mb": peak_rss_mb()}
+    return {
+        "seconds": seconds,
+        "records": tally.records,
+        "planned": tally.planned,
+        "batches": batches,
+        "baseline_mb": baseline,
+        "peak_mb": peak_rss_mb(),
+    }
 
 
 def run_child(*args: str) -> dict:
@@ -167,11 +221,25 @@ def free_port() -> int:
 def start_head(temp_dir: str) -> tuple[subprocess.Popen, str]:
     """A 2-CPU Ray head on loopback with its own temp dir (no dashboard); stopped by PID."""
     port = free_port()
-    command = [str(Path(sys.executable).parent / "ray"), "start", "--head", "--block", "--node-ip-address=127.0.0.1",
-               f"--port={port}", "--num-cpus=2", "--include-dashboard=false", f"--temp-dir={temp_dir}",
-               "--disable-usage-stats"]
-    head = subprocess.Popen(command, env={**os.environ, **RAY_ENV, "RAY_TMPDIR": temp_dir}, stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL, start_new_session=True)
+    command = [
+        str(Path(sys.executable).parent / "ray"),
+        "start",
+        "--head",
+        "--block",
+        "--node-ip-address=127.0.0.1",
+        f"--port={port}",
+        "--num-cpus=2",
+        "--include-dashboard=false",
+        f"--temp-dir={temp_dir}",
+        "--disable-usage-stats",
+    ]
+    head = subprocess.Popen(
+        command,
+        env={**os.environ, **RAY_ENV, "RAY_TMPDIR": temp_dir},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
     address = f"127.0.0.1:{port}"
     probe = [sys.executable, "-c", f"import ray; ray.init(address={address!r}); ray.shutdown()"]
     deadline = time.monotonic() + 120
@@ -188,10 +256,8 @@ def stop_head(head: subprocess.Popen) -> None:
     try:
         head.wait(timeout=30)
     finally:
-        try:
+        with contextlib.suppress(ProcessLookupError):
             os.killpg(head.pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
 
 
 # ---- report ---------------------------------------------------------------------------------
@@ -202,12 +268,23 @@ def same_records(local: Path, on_ray: Path) -> bool:
 
 
 def machine() -> dict[str, str]:
-    model = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
-                  if line.startswith("model name")), platform.processor())
+    model = next(
+        (
+            line.split(":", 1)[1].strip()
+            for line in Path("/proc/cpuinfo").read_text().splitlines()
+            if line.startswith("model name")
+        ),
+        platform.processor(),
+    )
     import ray
 
-    return {"cores (nproc)": str(os.cpu_count()), "cpu": model, "kernel": platform.release(),
-            "python": platform.python_version(), "ray": ray.__version__}
+    return {
+        "cores (nproc)": str(os.cpu_count()),
+        "cpu": model,
+        "kernel": platform.release(),
+        "python": platform.python_version(),
+        "ray": ray.__version__,
+    }
 
 
 def main() -> None:
@@ -219,8 +296,11 @@ def main() -> None:
     args = parser.parse_args()
     if args.child:
         kind, variants, out, *rest = args.child
-        result = child_local(Path(variants), Path(out)) if kind == "local" else \
-            child_ray(Path(variants), Path(out), rest[0], plan_only=kind == "plan-only")
+        result = (
+            child_local(Path(variants), Path(out))
+            if kind == "local"
+            else child_ray(Path(variants), Path(out), rest[0], plan_only=kind == "plan-only")
+        )
         print(json.dumps(result))
         return
     started = datetime.now(UTC)
@@ -235,8 +315,12 @@ def main() -> None:
         local = run_child("local", str(inputs), str(work / "local.parquet"))
         on_ray = run_child("ray", str(inputs), str(work / "ray.parquet"), address)
         identical = same_records(work / "local.parquet", work / "ray.parquet")
-        memory = {size: run_child("plan-only", str(work / f"variants-{size}.parquet"), str(work / f"plan-{size}.parquet"), address)
-                  for size in args.memory_sizes}
+        memory = {
+            size: run_child(
+                "plan-only", str(work / f"variants-{size}.parquet"), str(work / f"plan-{size}.parquet"), address
+            )
+            for size in args.memory_sizes
+        }
     finally:
         stop_head(head)
         shutil.rmtree(work, ignore_errors=True)

@@ -35,12 +35,12 @@ import pandas as pd
 
 from codeboost_dagster import reward
 from codeboost_dagster.core.augmentation import augment_snippets
+from codeboost_dagster.core.backward import score_answers
 from codeboost_dagster.core.execution import execute_runs, plan_runs
 from codeboost_dagster.core.filtering import filter_snippets, raw_snippets_frame
 from codeboost_dagster.core.prompts import STDERR_TAG, STDOUT_TAG
 from codeboost_dagster.core.readers import read_dump
 from codeboost_dagster.core.sample_dump import write_sample_dump
-from codeboost_dagster.core.backward import score_answers
 from codeboost_dagster.core.sandbox import ExecutionResult, Program, open_sandbox
 from codeboost_dagster.core.sandbox.local import default_interpreter
 from codeboost_dagster.core.settings import CodeBoostSettings, RewardSettings, SandboxLimits
@@ -65,8 +65,9 @@ def sample_tasks(settings: CodeBoostSettings) -> pd.DataFrame:
     variants = sample_variants(settings)
     with open_sandbox("forkserver", settings.sandbox) as sandbox:
         records = execute_runs(plan_runs(variants), sandbox, "forkserver")
-        return build_tasks(records, settings.tasks, settings.sandbox, lambda batch, _: sandbox.run_many(batch),
-                           settings.reward).tasks
+        return build_tasks(
+            records, settings.tasks, settings.sandbox, lambda batch, _: sandbox.run_many(batch), settings.reward
+        ).tasks
 
 
 def _block(tag: str, text: str) -> str:
@@ -92,14 +93,23 @@ def rollouts(tasks: pd.DataFrame, prompts: int, group: int, seed: int = 0) -> pd
     backward = tasks[tasks["task_type"] == "backward"]
     forward = tasks[tasks["task_type"] == "forward"]
     n_backward = prompts // 4
-    chosen = pd.concat([backward.sample(n_backward, replace=True, random_state=seed),
-                        forward.sample(prompts - n_backward, replace=True, random_state=seed)])
+    chosen = pd.concat(
+        [
+            backward.sample(n_backward, replace=True, random_state=seed),
+            forward.sample(prompts - n_backward, replace=True, random_state=seed),
+        ]
+    )
     rows = []
     for task in chosen.to_dict("records"):
         for _ in range(group):
             kind = rng.choices(["right", "wrong", "missing"], weights=[6, 3, 1])[0]
-            rows.append({"task_type": task["task_type"], "ground_truth": task["ground_truth"],
-                         "solution": completion(task, kind, rng)})
+            rows.append(
+                {
+                    "task_type": task["task_type"],
+                    "ground_truth": task["ground_truth"],
+                    "solution": completion(task, kind, rng),
+                }
+            )
     return pd.DataFrame(rows)
 
 
@@ -109,9 +119,20 @@ def fresh_interpreter_run(program: Program, limits: SandboxLimits) -> ExecutionR
         Path(folder, "main.py").write_text(program.code)
         started = time.perf_counter()
         try:
-            done = subprocess.run([default_interpreter(), "main.py"], cwd=folder, input=program.stdin,
-                                  capture_output=True, text=True, timeout=program.wall_time_s or limits.wall_time_s)
-            stdout, stderr, status, code_ = done.stdout, done.stderr, "ok" if done.returncode == 0 else "error", done.returncode
+            done = subprocess.run(
+                [default_interpreter(), "main.py"],
+                cwd=folder,
+                input=program.stdin,
+                capture_output=True,
+                text=True,
+                timeout=program.wall_time_s or limits.wall_time_s,
+            )
+            stdout, stderr, status, code_ = (
+                done.stdout,
+                done.stderr,
+                "ok" if done.returncode == 0 else "error",
+                done.returncode,
+            )
         except subprocess.TimeoutExpired:
             stdout, stderr, status, code_ = "", "", "timeout", None
         wall = (time.perf_counter() - started) * 1000
@@ -128,8 +149,9 @@ def score_fresh(frame: pd.DataFrame) -> list[dict]:
             scores.append(reward.score_forward(row["solution"], truth, weights).to_dict())
             continue
         answer = reward.backward_answer(row["solution"], truth)
-        fresh = score_answers([(truth, answer)], lambda batch: [fresh_interpreter_run(p, SandboxLimits()) for p in batch],
-                              weights)
+        fresh = score_answers(
+            [(truth, answer)], lambda batch: [fresh_interpreter_run(p, SandboxLimits()) for p in batch], weights
+        )
         scores.append(fresh[0].to_dict())
     return scores
 
@@ -138,8 +160,11 @@ def score_concurrent(frame: pd.DataFrame) -> list[dict]:
     """`compute_score` per completion from asyncio's default executor size, as verl's reward loop does."""
     workers = min(32, (os.cpu_count() or 1) + 4)
     with ThreadPoolExecutor(max_workers=workers) as pool:
-        return list(pool.map(lambda pair: reward.compute_score("codeboost", *pair),
-                             zip(frame["solution"], frame["ground_truth"])))
+        return list(
+            pool.map(
+                lambda pair: reward.compute_score("codeboost", *pair), zip(frame["solution"], frame["ground_truth"])
+            )
+        )
 
 
 def write_results(path: Path, lines: list[str]) -> None:
@@ -166,11 +191,18 @@ def main() -> None:
     tasks = sample_tasks(settings)
     frame = rollouts(tasks, args.prompts, args.group)
     sources = ["codeboost"] * len(frame)
-    reward.compute_score("codeboost", frame["solution"].iloc[0], frame["ground_truth"].iloc[0])  # warm the shared sandbox
-    batch_s, batch = timed(lambda: reward.compute_score_batch(sources, frame["solution"].tolist(), frame["ground_truth"].tolist()))
+    reward.compute_score(
+        "codeboost", frame["solution"].iloc[0], frame["ground_truth"].iloc[0]
+    )  # warm the shared sandbox
+    batch_s, batch = timed(
+        lambda: reward.compute_score_batch(sources, frame["solution"].tolist(), frame["ground_truth"].tolist())
+    )
     concurrent_s, concurrent = timed(lambda: score_concurrent(frame))
-    warm_s, warm = timed(lambda: [reward.compute_score(s, sol, gt) for s, sol, gt in
-                                  zip(sources, frame["solution"], frame["ground_truth"])])
+    warm_s, warm = timed(
+        lambda: [
+            reward.compute_score(s, sol, gt) for s, sol, gt in zip(sources, frame["solution"], frame["ground_truth"])
+        ]
+    )
     fresh_s, fresh = timed(lambda: score_fresh(frame))
     agree_concurrent = sum(a["score"] == b["score"] for a, b in zip(batch, concurrent)) / len(frame)
     agree_warm = sum(a["score"] == b["score"] for a, b in zip(batch, warm)) / len(frame)

@@ -80,7 +80,8 @@ def main() -> None:
         *(f"| check: {phase} | {runs[phase]} | {seconds[phase]:.2f} |" for phase in runs),
         f"| task build with checks (all) | {sum(runs.values())} | {certified_s:.2f} |",
         "",
-        f"Execution + build: {checked:.2f} s with the checks vs. {baseline:.2f} s without: **{checked / baseline:.2f}x** "
+        f"Execution + build: {checked:.2f} s with the checks vs. {baseline:.2f} s without: "
+        f"**{checked / baseline:.2f}x** "
         f"(target {TARGET}). Tasks: {len(certified.tasks)} certified "
         f"({int((certified.tasks['task_type'] == 'backward').sum())} backward) vs. {len(plain.tasks)} unchecked "
         f"forward-only; drops: {', '.join(f'{reason} {count}' for reason, count in sorted(reasons.items()))}.",

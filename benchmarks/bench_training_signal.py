@@ -34,31 +34,43 @@ from codeboost_dagster.reward import compute_score_batch
 RESULTS = Path(__file__).parent / "results" / "training_signal.md"
 
 
-def sampled_groups(model, tokenizer, tasks: pd.DataFrame, group: int, opened: bool,
-                   settings: CodeBoostSettings) -> dict[str, float]:
+def sampled_groups(
+    model, tokenizer, tasks: pd.DataFrame, group: int, opened: bool, settings: CodeBoostSettings
+) -> dict[str, float]:
     """Sample `group` completions per task; the format score, right answers and unequal groups."""
     import torch
 
-    openings = [answer_opening(json.loads(truth)) if opened else "" for truth in tasks["ground_truth"]
-                for _ in range(group)]
+    openings = [
+        answer_opening(json.loads(truth)) if opened else "" for truth in tasks["ground_truth"] for _ in range(group)
+    ]
     prompts = [prompt for prompt in tasks["prompt"] for _ in range(group)]
     texts = [policy_input(tokenizer, prompt, opening) for prompt, opening in zip(prompts, openings)]
     batch = tokenizer(texts, return_tensors="pt", padding=True, add_special_tokens=False)
     started = time.perf_counter()
     with torch.no_grad():
-        output = model.generate(**batch, do_sample=True, temperature=settings.grpo.temperature,
-                                top_p=settings.grpo.top_p, max_new_tokens=settings.local_training.max_completion_length,
-                                pad_token_id=tokenizer.pad_token_id)
-    decoded = tokenizer.batch_decode(output[:, batch["input_ids"].shape[1]:], skip_special_tokens=True)
+        output = model.generate(
+            **batch,
+            do_sample=True,
+            temperature=settings.grpo.temperature,
+            top_p=settings.grpo.top_p,
+            max_new_tokens=settings.local_training.max_completion_length,
+            pad_token_id=tokenizer.pad_token_id,
+        )
+    decoded = tokenizer.batch_decode(output[:, batch["input_ids"].shape[1] :], skip_special_tokens=True)
     completions = [opening + text for opening, text in zip(openings, decoded)]
     truths = [truth for truth in tasks["ground_truth"] for _ in range(group)]
     scores = compute_score_batch(["codeboost"] * len(completions), completions, truths, None, **vars(settings.reward))
     rewards = [score["score"] for score in scores]
-    groups = [rewards[start:start + group] for start in range(0, len(rewards), group)]
-    return {"completions": len(scores), "format_score": sum(score["format"] for score in scores),
-            "stdout_exact": sum(score["stdout_ok"] for score in scores),
-            "unequal_groups": sum(len(set(rewards)) > 1 for rewards in groups), "groups": len(groups),
-            "mean_reward": sum(rewards) / len(rewards), "seconds": time.perf_counter() - started}
+    groups = [rewards[start : start + group] for start in range(0, len(rewards), group)]
+    return {
+        "completions": len(scores),
+        "format_score": sum(score["format"] for score in scores),
+        "stdout_exact": sum(score["stdout_ok"] for score in scores),
+        "unequal_groups": sum(len(set(rewards)) > 1 for rewards in groups),
+        "groups": len(groups),
+        "mean_reward": sum(rewards) / len(rewards),
+        "seconds": time.perf_counter() - started,
+    }
 
 
 def main() -> None:
@@ -77,16 +89,23 @@ def main() -> None:
     tasks = sample_tasks(settings)
     tokenizer = load_tokenizer(settings.model.policy, args.models)
     tokenizer.padding_side = "left"
-    model = AutoModelForCausalLM.from_pretrained(model_location(settings.model.policy, args.models),
-                                                 dtype=torch.float32).eval()
-    train = tasks[tasks["split"] == "train"].assign(tokens=lambda frame: prompt_token_counts(frame["prompt"].tolist(),
-                                                                                            tokenizer))
+    model = AutoModelForCausalLM.from_pretrained(
+        model_location(settings.model.policy, args.models), dtype=torch.float32
+    ).eval()
+    train = tasks[tasks["split"] == "train"].assign(
+        tokens=lambda frame: prompt_token_counts(frame["prompt"].tolist(), tokenizer)
+    )
     rows = []
     for task_type, group in train.groupby("task_type", sort=True):
         shortest = group.nsmallest(args.prompts, "tokens")
         for opened in (False, True):
-            rows.append({"task_type": task_type, "answers_opened": opened,
-                         **sampled_groups(model, tokenizer, shortest, args.group, opened, settings)})
+            rows.append(
+                {
+                    "task_type": task_type,
+                    "answers_opened": opened,
+                    **sampled_groups(model, tokenizer, shortest, args.group, opened, settings),
+                }
+            )
     table = pd.DataFrame(rows)
     lines = [
         "## Training signal of the embedded policy",
@@ -103,9 +122,11 @@ def main() -> None:
         "| task type | answers opened | completions | format score | stdout exact | groups with unequal rewards "
         "| mean reward | seconds |",
         "|---|---|---|---|---|---|---|---|",
-        *[f"| {row.task_type} | {row.answers_opened} | {row.completions} | {row.format_score:g} | "
-          f"{row.stdout_exact:g} | {row.unequal_groups} / {row.groups} | {row.mean_reward:.3f} | {row.seconds:.0f} |"
-          for row in table.itertuples()],
+        *[
+            f"| {row.task_type} | {row.answers_opened} | {row.completions} | {row.format_score:g} | "
+            f"{row.stdout_exact:g} | {row.unequal_groups} / {row.groups} | {row.mean_reward:.3f} | {row.seconds:.0f} |"
+            for row in table.itertuples()
+        ],
         "",
     ]
     write_results(args.out, lines)

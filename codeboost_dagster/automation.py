@@ -35,7 +35,9 @@ DATA_STAGE_KEYS = [
 ]
 DATA_STAGE_CONDITION = AutomationCondition.eager()
 # recuration_schedule runs daily: a selection older than a day and two hours means it failed.
-CURATED_SNIPPETS_FRESHNESS = FreshnessPolicy.time_window(fail_window=timedelta(hours=26), warn_window=timedelta(hours=25))
+CURATED_SNIPPETS_FRESHNESS = FreshnessPolicy.time_window(
+    fail_window=timedelta(hours=26), warn_window=timedelta(hours=25)
+)
 CURATED_SNIPPETS = AssetKey("curated_snippets")
 
 

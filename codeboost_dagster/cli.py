@@ -27,8 +27,9 @@ def run_pipeline(dump: str, instance: DagsterInstance) -> bool:
         job = defs.resolve_job_def(job_name)
         partition_key = dump if job.partitions_def is not None else None
         print(f"[codeboost] running {job_name} for dump {dump!r}", flush=True)
-        result = job.execute_in_process(instance=instance, partition_key=partition_key, raise_on_error=False,
-                                        tags=run_worker_tags())
+        result = job.execute_in_process(
+            instance=instance, partition_key=partition_key, raise_on_error=False, tags=run_worker_tags()
+        )
         if not result.success:
             print(f"[codeboost] {job_name} failed (run {result.run_id}); see `dg dev` for logs", file=sys.stderr)
             return False

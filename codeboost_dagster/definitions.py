@@ -62,7 +62,9 @@ def build_resources() -> dict:
 
 defs = Definitions(
     assets=with_automation(
-        load_assets_from_modules([ingestion, curation, augmentation, execution, tasks, verl_dataset, training, evaluation])
+        load_assets_from_modules(
+            [ingestion, curation, augmentation, execution, tasks, verl_dataset, training, evaluation]
+        )
     ),
     jobs=[ingest_dump_job, curation_job, training_data_job, train_policy_job, evaluation_job],
     sensors=[new_dump_sensor, curate_after_ingestion, rebuild_training_data_sensor],

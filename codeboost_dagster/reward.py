@@ -18,6 +18,7 @@ opened in each reward process; Ray is imported only then.
 from __future__ import annotations
 
 import atexit
+import functools
 import json
 import os
 import threading
@@ -114,8 +115,7 @@ def compute_score_batch(
             pending.setdefault((_backend(truth), _limits(truth)), []).append(index)
     for (backend, limits), indices in pending.items():
         answers = [(truths[index], backward_answer(solutions[index], truths[index])) for index in indices]
-        for index, score in zip(indices, score_answers(answers, lambda programs: _rerun(backend, limits, programs),
-                                                        weights)):
+        for index, score in zip(indices, score_answers(answers, functools.partial(_rerun, backend, limits), weights)):
             scores[index] = score
     missing = [index for index, score in enumerate(scores) if score is None]
     if missing:

@@ -53,8 +53,10 @@ class MonitoredRunLauncher(DefaultRunLauncher):
             if host != socket.gethostname():
                 return CheckRunHealthResult(WorkerStatus.RUNNING, f"run worker on {host}: not checked from here")
             alive = _process_alive(pid)
-            return CheckRunHealthResult(WorkerStatus.RUNNING if alive else WorkerStatus.FAILED,
-                                        None if alive else f"run worker process {pid} on {host} is gone")
+            return CheckRunHealthResult(
+                WorkerStatus.RUNNING if alive else WorkerStatus.FAILED,
+                None if alive else f"run worker process {pid} on {host} is gone",
+            )
         client = self._get_grpc_client_for_termination(run.run_id)
         if client is None:
             return CheckRunHealthResult(WorkerStatus.RUNNING, "no run worker known for this run: not checked")

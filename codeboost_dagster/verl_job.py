@@ -43,7 +43,10 @@ def run_training(overrides: Sequence[str], pipes: Any) -> int:
     Ray job) is passed on to verl."""
     process = subprocess.Popen(
         [sys.executable, "-m", "verl.trainer.main_ppo", *overrides],
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, bufsize=1,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        bufsize=1,
     )
     signal.signal(signal.SIGTERM, lambda signum, frame: process.terminate())
     assert process.stdout is not None
@@ -60,8 +63,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the Ray job."""
     from dagster_pipes import open_dagster_pipes
 
-    parser = argparse.ArgumentParser(prog="codeboost_dagster.verl_job", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        prog="codeboost_dagster.verl_job", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--dry-run", action="store_true", help="run verl's preflight instead of training")
     parser.add_argument("--rows", type=int, default=4, help="rows per data source the preflight scores")
     parser.add_argument("overrides", nargs="*", help="hydra overrides for verl.trainer.main_ppo")

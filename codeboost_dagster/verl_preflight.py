@@ -42,7 +42,9 @@ def _rollout_item(tokenizer: Any, row: dict, completion: str) -> Any:
     import torch
     from verl import DataProto
 
-    prompt_ids = tokenizer.apply_chat_template(row["raw_prompt"], add_generation_prompt=True, tokenize=True)["input_ids"]
+    prompt_ids = tokenizer.apply_chat_template(row["raw_prompt"], add_generation_prompt=True, tokenize=True)[
+        "input_ids"
+    ]
     response_ids = tokenizer(completion, add_special_tokens=False)["input_ids"] + [tokenizer.eos_token_id]
     prompts = torch.tensor([prompt_ids])
     responses = torch.tensor([response_ids])
@@ -78,9 +80,15 @@ def preflight(overrides: Sequence[str], rows: int = 8) -> dict[str, Any]:
         completion = reference_completion(truth, row["extra_info"].get("reference_answer"))
         for kind, text in (("reference", completion), ("empty", "")):
             result = manager.loop.run_until_complete(manager.run_single(_rollout_item(tokenizer, row, text)))
-            scored.append({"task_id": row["extra_info"]["task_id"], "data_source": row["data_source"],
-                           "completion": kind, "score": float(result["reward_score"]),
-                           "parts": result["reward_extra_info"]})
+            scored.append(
+                {
+                    "task_id": row["extra_info"]["task_id"],
+                    "data_source": row["data_source"],
+                    "completion": kind,
+                    "score": float(result["reward_score"]),
+                    "parts": result["reward_extra_info"],
+                }
+            )
     return {
         "config_valid": True,
         "adv_estimator": config.algorithm.adv_estimator,
@@ -96,8 +104,11 @@ def preflight(overrides: Sequence[str], rows: int = 8) -> dict[str, Any]:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Command-line entry point: prints the report as JSON (and writes it to --report)."""
-    parser = argparse.ArgumentParser(prog="codeboost_dagster.verl_preflight", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        prog="codeboost_dagster.verl_preflight",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     parser.add_argument("--rows", type=int, default=8, help="train rows per data source whose completions are scored")
     parser.add_argument("--report", type=Path, help="also write the JSON report here")
     parser.add_argument("overrides", nargs="*", help="hydra overrides, as for verl.trainer.main_ppo")

@@ -11,7 +11,7 @@ import signal
 import subprocess
 import time
 import urllib.request
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 
 from websockets.sync.client import connect
@@ -58,7 +58,9 @@ class ChromiumPage:
         """Click the first button or link whose text is `text`."""
         found = self.evaluate(
             f"(() => {{ const el = [...document.querySelectorAll('button, a')]"
-            f".find(e => e.innerText && e.innerText.trim() === {json.dumps(text)}); if (el) el.click(); return !!el; }})()")
+            f".find(e => e.innerText && e.innerText.trim() === {json.dumps(text)}); "
+            "if (el) el.click(); return !!el; })()"
+        )
         if not found:
             raise LookupError(f"nothing to click reads {text!r}")
 
@@ -75,9 +77,20 @@ class ChromiumPage:
 def chromium_page(chromium: str, flags: list[str], profile: Path, url: str, size: tuple[int, int] = (1600, 1000)):
     """A headless Chromium showing `url` at `size`, with its DevTools socket on a free loopback port."""
     port = free_port()
-    browser = subprocess.Popen([chromium, *flags, f"--user-data-dir={profile}", f"--remote-debugging-port={port}",
-                                "--remote-debugging-address=127.0.0.1", "--remote-allow-origins=*", url],
-                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    browser = subprocess.Popen(
+        [
+            chromium,
+            *flags,
+            f"--user-data-dir={profile}",
+            f"--remote-debugging-port={port}",
+            "--remote-debugging-address=127.0.0.1",
+            "--remote-allow-origins=*",
+            url,
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
     try:
         deadline = time.monotonic() + 60
         while True:
@@ -94,8 +107,6 @@ def chromium_page(chromium: str, flags: list[str], profile: Path, url: str, size
         with connect(pages[0]["webSocketDebuggerUrl"], max_size=None) as socket:
             yield ChromiumPage(socket, size)
     finally:
-        try:
+        with suppress(ProcessLookupError):
             os.killpg(browser.pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
         browser.wait(timeout=30)

@@ -10,7 +10,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -143,7 +143,9 @@ def pipeline(dumps_root, model_cache, tmp_path_factory):
     """Materialize every stage of the sample dump once per session; yields (storage folder, run results)."""
     storage = tmp_path_factory.mktemp("storage")
     settings_file = storage / "settings.toml"
-    settings_file.write_text("[augmentation]\nvariants_per_snippet = 1\n[sandbox]\nwall_time_s = 2.0\ncpu_time_s = 2.0\n")
+    settings_file.write_text(
+        "[augmentation]\nvariants_per_snippet = 1\n[sandbox]\nwall_time_s = 2.0\ncpu_time_s = 2.0\n"
+    )
     resources = {
         **make_resources(dumps_root, storage, model_cache),
         "settings": SettingsResource(settings_file=str(settings_file)),
@@ -151,12 +153,27 @@ def pipeline(dumps_root, model_cache, tmp_path_factory):
     assets = list(defs.assets)
     with dg.instance_for_test() as instance:
         instance.add_dynamic_partitions(code_dumps.name, [DUMP])
-        ingest = dg.materialize(assets, selection=["raw_snippets", "filtered_snippets", "filter_report"], partition_key=DUMP,
-                                instance=instance, resources=resources)
+        ingest = dg.materialize(
+            assets,
+            selection=["raw_snippets", "filtered_snippets", "filter_report"],
+            partition_key=DUMP,
+            instance=instance,
+            resources=resources,
+        )
         downstream = dg.materialize(
             assets,
-            selection=["curated_snippets", "curation_report", "curation_signatures", "augmented_variants", "augmentation_report",
-                       "execution_records", "training_tasks", "task_report", "verl_dataset", "verl_dataset_report"],
+            selection=[
+                "curated_snippets",
+                "curation_report",
+                "curation_signatures",
+                "augmented_variants",
+                "augmentation_report",
+                "execution_records",
+                "training_tasks",
+                "task_report",
+                "verl_dataset",
+                "verl_dataset_report",
+            ],
             instance=instance,
             resources=resources,
         )
@@ -183,10 +200,18 @@ def tiny_model(model_cache, tmp_path_factory) -> str:
     from codeboost_dagster.core.settings import CodeBoostSettings
 
     tokenizer = load_tokenizer(CodeBoostSettings().model.policy, model_cache)
-    config = LlamaConfig(vocab_size=len(tokenizer), hidden_size=32, intermediate_size=64, num_hidden_layers=2,
-                         num_attention_heads=2, num_key_value_heads=2, max_position_embeddings=4096,
-                         eos_token_id=tokenizer.eos_token_id, pad_token_id=tokenizer.pad_token_id,
-                         bos_token_id=tokenizer.bos_token_id)
+    config = LlamaConfig(
+        vocab_size=len(tokenizer),
+        hidden_size=32,
+        intermediate_size=64,
+        num_hidden_layers=2,
+        num_attention_heads=2,
+        num_key_value_heads=2,
+        max_position_embeddings=4096,
+        eos_token_id=tokenizer.eos_token_id,
+        pad_token_id=tokenizer.pad_token_id,
+        bos_token_id=tokenizer.bos_token_id,
+    )
     folder = tmp_path_factory.mktemp("tiny-model")
     LlamaForCausalLM(config).save_pretrained(folder)
     tokenizer.save_pretrained(folder)
@@ -221,11 +246,23 @@ class RayHead:
 def start_ray_node(arguments: list[str], temp_dir: str, env: dict[str, str] | None = None) -> subprocess.Popen:
     """`ray start --block` on loopback in a process group of its own (stopped with `stop_ray_node`);
     its output goes to a log in `temp_dir`, where Ray's own logs are."""
-    command = [str(Path(sys.executable).parent / "ray"), "start", "--block", "--node-ip-address=127.0.0.1",
-               f"--temp-dir={temp_dir}", "--disable-usage-stats", *arguments]
+    command = [
+        str(Path(sys.executable).parent / "ray"),
+        "start",
+        "--block",
+        "--node-ip-address=127.0.0.1",
+        f"--temp-dir={temp_dir}",
+        "--disable-usage-stats",
+        *arguments,
+    ]
     with open(Path(temp_dir) / f"ray-start-{time.monotonic_ns()}.log", "w") as log:
-        return subprocess.Popen(command, env={**os.environ, **RAY_ENV, **(env or {}), "RAY_TMPDIR": temp_dir},
-                                stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+        return subprocess.Popen(
+            command,
+            env={**os.environ, **RAY_ENV, **(env or {}), "RAY_TMPDIR": temp_dir},
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
 
 
 def stop_ray_node(node: subprocess.Popen) -> None:
@@ -234,10 +271,8 @@ def stop_ray_node(node: subprocess.Popen) -> None:
     try:
         node.wait(timeout=30)
     finally:
-        try:
+        with suppress(ProcessLookupError):
             os.killpg(node.pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
 
 
 @contextmanager
@@ -248,8 +283,18 @@ def local_ray_head(num_cpus: int, env: dict[str, str] | None = None) -> Iterator
 
     temp_dir = tempfile.mkdtemp(prefix="ray", dir="/tmp")
     dashboard, gcs = free_port(), free_port()
-    head = start_ray_node(["--head", f"--port={gcs}", "--dashboard-host=127.0.0.1", f"--dashboard-port={dashboard}",
-                           f"--num-cpus={num_cpus}", "--include-dashboard=true"], temp_dir, env)
+    head = start_ray_node(
+        [
+            "--head",
+            f"--port={gcs}",
+            "--dashboard-host=127.0.0.1",
+            f"--dashboard-port={dashboard}",
+            f"--num-cpus={num_cpus}",
+            "--include-dashboard=true",
+        ],
+        temp_dir,
+        env,
+    )
     address = f"http://127.0.0.1:{dashboard}"
     deadline = time.monotonic() + 120
     try:

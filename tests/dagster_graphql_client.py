@@ -17,7 +17,8 @@ REPOSITORY = {"repositoryLocationName": LOCATION, "repositoryName": "__repositor
 TERMINAL_STATUSES = ("SUCCESS", "FAILURE", "CANCELED")
 SENSOR_QUERY = """query ($selector: SensorSelector!) { sensorOrError(sensorSelector: $selector) {
   ... on Sensor { id sensorState { status } } ... on PythonError { message } } }"""
-STOP_SENSOR = "mutation ($id: String!) { stopSensor(id: $id) { ... on StopSensorMutationResult { instigationState { status } } } }"
+STOP_SENSOR = """mutation ($id: String!) {
+  stopSensor(id: $id) { ... on StopSensorMutationResult { instigationState { status } } } }"""
 ADD_PARTITION = """mutation ($repo: RepositorySelector!, $key: String!) {
   addDynamicPartition(repositorySelector: $repo, partitionsDefName: "code_dumps", partitionKey: $key) {
   __typename ... on PythonError { message } } }"""
@@ -37,8 +38,9 @@ def free_port() -> int:
 def graphql(port: int, query: str, variables: dict[str, Any] | None = None) -> dict:
     """The `data` of one GraphQL request to the webserver on loopback; fails the test on errors."""
     body = json.dumps({"query": query, "variables": variables or {}}).encode()
-    request = urllib.request.Request(f"http://127.0.0.1:{port}/graphql", data=body,
-                                     headers={"Content-Type": "application/json"})
+    request = urllib.request.Request(
+        f"http://127.0.0.1:{port}/graphql", data=body, headers={"Content-Type": "application/json"}
+    )
     with urllib.request.urlopen(request, timeout=30) as response:
         answer = json.loads(response.read())
     if answer.get("errors"):
@@ -46,8 +48,13 @@ def graphql(port: int, query: str, variables: dict[str, Any] | None = None) -> d
     return answer["data"]
 
 
-def wait_for(condition: Callable[[], Any], timeout: float, what: str, process: subprocess.Popen | None = None,
-             interval: float = 2.0) -> Any:
+def wait_for(
+    condition: Callable[[], Any],
+    timeout: float,
+    what: str,
+    process: subprocess.Popen | None = None,
+    interval: float = 2.0,
+) -> Any:
     """Poll `condition` until it returns something truthy; fail the test after `timeout` seconds."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -72,8 +79,10 @@ def stop_sensor(port: int, name: str) -> None:
 
 def launch_run(port: int, job: str, tags: dict[str, str] | None = None) -> str:
     """Launch (submit) a run of one of our jobs; returns its run id."""
-    params = {"selector": {**REPOSITORY, "jobName": job},
-              "executionMetadata": {"tags": [{"key": key, "value": value} for key, value in (tags or {}).items()]}}
+    params = {
+        "selector": {**REPOSITORY, "jobName": job},
+        "executionMetadata": {"tags": [{"key": key, "value": value} for key, value in (tags or {}).items()]},
+    }
     launched = graphql(port, LAUNCH_RUN, {"params": params})["launchRun"]
     assert launched["__typename"] == "LaunchRunSuccess", launched
     return launched["run"]["runId"]
@@ -92,5 +101,9 @@ def run_status(port: int, run_id: str) -> dict:
 
 def wait_until_finished(port: int, run_id: str, timeout: float, process: subprocess.Popen | None = None) -> dict:
     """The run once it has reached a terminal status."""
-    return wait_for(lambda: (run := run_status(port, run_id))["status"] in TERMINAL_STATUSES and run,
-                    timeout, f"run {run_id}", process)
+    return wait_for(
+        lambda: (run := run_status(port, run_id))["status"] in TERMINAL_STATUSES and run,
+        timeout,
+        f"run {run_id}",
+        process,
+    )

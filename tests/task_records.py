@@ -34,8 +34,14 @@ def programs(count: int) -> list[str]:
 def execution_records(sandbox: Sandbox, codes: list[str], stdins: list[str] | None = None) -> pd.DataFrame:
     """One record per program (snippet s<i>, variant v<i>), as the execution stage writes them."""
     cases = [json.dumps([{"input": stdin}]) if stdin else "[]" for stdin in (stdins or [""] * len(codes))]
-    variants = pd.DataFrame({"variant_id": [f"v{i}" for i in range(len(codes))],
-                             "snippet_id": [f"s{i}" for i in range(len(codes))], "code": codes, "test_cases": cases})
+    variants = pd.DataFrame(
+        {
+            "variant_id": [f"v{i}" for i in range(len(codes))],
+            "snippet_id": [f"s{i}" for i in range(len(codes))],
+            "code": codes,
+            "test_cases": cases,
+        }
+    )
     return execute_runs(plan_runs(variants), sandbox, sandbox.backend)
 
 

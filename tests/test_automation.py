@@ -68,11 +68,27 @@ def test_a_failed_blocking_check_stops_every_downstream_stage(dumps_root, tmp_pa
     resources = {**make_resources(dumps_root, tmp_path / "storage"), "settings": SettingsResource()}
     with dg.instance_for_test() as instance:
         instance.add_dynamic_partitions("code_dumps", [DUMP])
-        ingested = dg.materialize(list(defs.assets), selection=["raw_snippets", "filtered_snippets", "filter_report"],
-                                  partition_key=DUMP, resources=resources, instance=instance)
+        ingested = dg.materialize(
+            list(defs.assets),
+            selection=["raw_snippets", "filtered_snippets", "filter_report"],
+            partition_key=DUMP,
+            resources=resources,
+            instance=instance,
+        )
         assert ingested.success
-        result = dg.materialize(list(defs.assets), selection=["curated_snippets", "curation_report", "curation_signatures", "augmented_variants",
-                                                                  "augmentation_report"], resources=resources, instance=instance, raise_on_error=False)
+        result = dg.materialize(
+            list(defs.assets),
+            selection=[
+                "curated_snippets",
+                "curation_report",
+                "curation_signatures",
+                "augmented_variants",
+                "augmentation_report",
+            ],
+            resources=resources,
+            instance=instance,
+            raise_on_error=False,
+        )
     assert not result.success
     checks = {evaluation.check_name: evaluation.passed for evaluation in result.get_asset_check_evaluations()}
     assert checks["curation_conservation"] is False

@@ -19,8 +19,12 @@ pytestmark = pytest.mark.slow
 
 
 def _env(dumps_root: Path, storage: Path, model_cache: Path | None = None) -> dict[str, str]:
-    return {**os.environ, "CODEBOOST_DUMPS_DIR": str(dumps_root), "CODEBOOST_STORAGE": str(storage),
-            "CODEBOOST_MODEL_CACHE": str(model_cache or storage / "models")}
+    return {
+        **os.environ,
+        "CODEBOOST_DUMPS_DIR": str(dumps_root),
+        "CODEBOOST_STORAGE": str(storage),
+        "CODEBOOST_MODEL_CACHE": str(model_cache or storage / "models"),
+    }
 
 
 def test_dagster_cli_materializes_the_sample_partition(dumps_root, tmp_path):
@@ -37,7 +41,9 @@ def test_dagster_cli_materializes_the_sample_partition(dumps_root, tmp_path):
         "--partition",
         "sample.jsonl",
     ]
-    completed = subprocess.run(command, env=_env(dumps_root, tmp_path / "storage"), capture_output=True, text=True, timeout=300)
+    completed = subprocess.run(
+        command, env=_env(dumps_root, tmp_path / "storage"), capture_output=True, text=True, timeout=300
+    )
     assert completed.returncode == 0, completed.stderr[-3000:]
     kept = pd.read_parquet(tmp_path / "storage/filtered_snippets/sample.jsonl.parquet")
     assert len(kept) >= 200
@@ -45,8 +51,9 @@ def test_dagster_cli_materializes_the_sample_partition(dumps_root, tmp_path):
 
 def test_codeboost_run_records_the_run_in_the_instance(dumps_root, model_cache, tiny_model, tmp_path):
     settings = tmp_path / "settings.json"
-    settings.write_text(json.dumps({"model": {"policy": tiny_model},
-                                    "local_training": {"max_steps": 1, "max_completion_length": 8}}))
+    settings.write_text(
+        json.dumps({"model": {"policy": tiny_model}, "local_training": {"max_steps": 1, "max_completion_length": 8}})
+    )
     completed = subprocess.run(
         [str(BIN / "codeboost"), "run", "--dump", "sample.jsonl"],
         env={**_env(dumps_root, tmp_path / "storage", model_cache), "CODEBOOST_SETTINGS_FILE": str(settings)},

@@ -58,7 +58,8 @@ SCRIPT = textwrap.dedent(
             dg.materialize(assets, selection=["raw_snippets", "filtered_snippets", "filter_report"],
                            partition_key="crash.jsonl", instance=instance, resources=resources)
             result = dg.materialize(assets, instance=instance, resources=resources, selection=[
-                "curated_snippets", "curation_report", "curation_signatures", "augmented_variants", "augmentation_report", "execution_records"])
+                "curated_snippets", "curation_report", "curation_signatures", "augmented_variants",
+                "augmentation_report", "execution_records"])
             print("success" if result.success else "failure", flush=True)
     """
 )
@@ -79,8 +80,15 @@ def root(tmp_path: Path) -> Path:
 
 def _start(root: Path, slow_table: str = "-") -> subprocess.Popen:
     env = {**os.environ, "DAGSTER_HOME": str(root / "home"), "PYTHONPATH": str(REPO)}
-    return subprocess.Popen([sys.executable, str(root / "script.py"), str(root), slow_table], cwd=REPO, env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True)
+    return subprocess.Popen(
+        [sys.executable, str(root / "script.py"), str(root), slow_table],
+        cwd=REPO,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        start_new_session=True,
+    )
 
 
 def _run(root: Path) -> None:
@@ -158,8 +166,11 @@ def test_a_run_killed_while_programs_run_leaves_no_sandbox_process(root):
     before = _ids(root)
     process = _start(root)
     deadline = time.monotonic() + 300
-    while not any(b"-s\x00-c" in Path(f"/proc/{pid}/cmdline").read_bytes() for pid in _descendants(process.pid)
-                  if Path(f"/proc/{pid}/cmdline").exists()):
+    while not any(
+        b"-s\x00-c" in Path(f"/proc/{pid}/cmdline").read_bytes()
+        for pid in _descendants(process.pid)
+        if Path(f"/proc/{pid}/cmdline").exists()
+    ):
         assert process.poll() is None and time.monotonic() < deadline, process.stdout.read()[-3000:]
         time.sleep(0.1)
     _kill_and_wait_for_orphans(process)

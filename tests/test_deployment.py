@@ -31,8 +31,11 @@ pytestmark = [pytest.mark.docker, pytest.mark.slow]
 
 
 def _images_missing() -> list[str]:
-    return [image for image in IMAGES
-            if subprocess.run(["docker", "image", "inspect", image], capture_output=True).returncode != 0]
+    return [
+        image
+        for image in IMAGES
+        if subprocess.run(["docker", "image", "inspect", image], capture_output=True).returncode != 0
+    ]
 
 
 @pytest.fixture(scope="module")
@@ -45,8 +48,12 @@ def deployment(tmp_path_factory):
         pytest.skip(f"deployment images missing: {missing}; `make deployment-images` builds them")
     data = tmp_path_factory.mktemp("deployment")
     port = free_port()
-    env = {**os.environ, "CODEBOOST_DEPLOYMENT": f"codeboost-test-{uuid.uuid4().hex[:8]}",
-           "CODEBOOST_DATA_DIR": str(data), "CODEBOOST_WEBSERVER_PORT": str(port)}
+    env = {
+        **os.environ,
+        "CODEBOOST_DEPLOYMENT": f"codeboost-test-{uuid.uuid4().hex[:8]}",
+        "CODEBOOST_DATA_DIR": str(data),
+        "CODEBOOST_WEBSERVER_PORT": str(port),
+    }
     try:
         subprocess.run(["bash", str(REPO / "docker" / "up.sh")], env=env, check=True, timeout=600)
         for sensor in OUR_SENSORS:
@@ -58,8 +65,9 @@ def deployment(tmp_path_factory):
 
 def _in_service(env: dict[str, str], service: str, command: str, stdin: str | None = None) -> str:
     compose = f"source docker/compose.sh && compose exec -T {service} {command}"
-    return subprocess.run(["bash", "-c", compose], env=env, cwd=REPO, input=stdin, capture_output=True, text=True,
-                          check=True, timeout=120).stdout.strip()
+    return subprocess.run(
+        ["bash", "-c", compose], env=env, cwd=REPO, input=stdin, capture_output=True, text=True, check=True, timeout=120
+    ).stdout.strip()
 
 
 def _psql(env: dict[str, str], sql: str) -> str:
@@ -68,8 +76,10 @@ def _psql(env: dict[str, str], sql: str) -> str:
 
 def test_a_partition_materialized_through_the_webserver_is_stored_in_postgres(deployment):
     port, data, env = deployment
-    rows = [{"code_str": GOOD_PROGRAM.replace("[1, 2, 3, 4]", f"[{index}, {index + 2}]"), "test_cases_str": "[]"}
-            for index in range(4)]
+    rows = [
+        {"code_str": GOOD_PROGRAM.replace("[1, 2, 3, 4]", f"[{index}, {index + 2}]"), "test_cases_str": "[]"}
+        for index in range(4)
+    ]
     (data / "dumps" / "deployed.jsonl").write_text("\n".join(json.dumps(row) for row in rows) + "\n")
     add_dump_partition(port, "deployed.jsonl")
 
@@ -78,8 +88,11 @@ def test_a_partition_materialized_through_the_webserver_is_stored_in_postgres(de
 
     assert run["status"] == "SUCCESS"
     assert _psql(env, f"select status from runs where run_id = '{run_id}'") == "SUCCESS"
-    materialized = _psql(env, "select distinct asset_key from event_logs where run_id = "
-                              f"'{run_id}' and dagster_event_type = 'ASSET_MATERIALIZATION' order by asset_key")
+    materialized = _psql(
+        env,
+        "select distinct asset_key from event_logs where run_id = "
+        f"'{run_id}' and dagster_event_type = 'ASSET_MATERIALIZATION' order by asset_key",
+    )
     assert materialized.split() == ['["filter_report"]', '["filtered_snippets"]', '["raw_snippets"]']
     assert (data / "storage" / "filtered_snippets" / "deployed.jsonl.parquet").exists()
 

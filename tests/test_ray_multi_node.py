@@ -23,8 +23,12 @@ from tests.test_ray_scale_out import LIMITS, SETTINGS, _local_records, _slow_var
 ray = pytest.importorskip("ray")
 
 # A node that stops answering is declared dead after about 1.5 s instead of the default 15 s.
-FAST_NODE_DEATH = {"RAY_health_check_initial_delay_ms": "0", "RAY_health_check_period_ms": "500",
-                   "RAY_health_check_timeout_ms": "500", "RAY_health_check_failure_threshold": "3"}
+FAST_NODE_DEATH = {
+    "RAY_health_check_initial_delay_ms": "0",
+    "RAY_health_check_period_ms": "500",
+    "RAY_health_check_timeout_ms": "500",
+    "RAY_health_check_failure_threshold": "3",
+}
 NODE_START_TIMEOUT_S = 120
 
 
@@ -79,7 +83,9 @@ def test_execution_batches_and_reward_reruns_spread_over_every_node(cluster, tmp
         rerun = _node_loads(pools) - execution
     assert all(execution[node] >= 1 and rerun[node] >= 1 for node in pools.nodes), (execution, rerun)
     assert stage.lost_batches == 0
-    pd.testing.assert_frame_equal(comparable_records(stage.outputs[0].read()), comparable_records(_local_records(variants)))
+    pd.testing.assert_frame_equal(
+        comparable_records(stage.outputs[0].read()), comparable_records(_local_records(variants))
+    )
     with open_sandbox("forkserver", LIMITS, 1) as sandbox:
         local = [sandbox.run(program) for program in programs]
     assert [(run.status, run.stdout) for run in reruns] == [(run.status, run.stdout) for run in local]

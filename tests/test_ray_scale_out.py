@@ -29,8 +29,15 @@ TIMED = ["started_at", "finished_at", "wall_ms", "cpu_ms"]
 
 
 def _variant(index: int, code: str, cases: list | None = None) -> dict:
-    return {"variant_id": f"v{index:03d}", "snippet_id": f"s{index:03d}", "variant_index": 0, "kind": "original",
-            "mutations": "[]", "code": code, "test_cases": json.dumps(cases or [])}
+    return {
+        "variant_id": f"v{index:03d}",
+        "snippet_id": f"s{index:03d}",
+        "variant_index": 0,
+        "kind": "original",
+        "mutations": "[]",
+        "code": code,
+        "test_cases": json.dumps(cases or []),
+    }
 
 
 def _mixed_variants() -> pd.DataFrame:
@@ -39,8 +46,16 @@ def _mixed_variants() -> pd.DataFrame:
     for index in range(18):
         rows.append(_variant(index, f"value = {index}\nprint(value * 3)\nprint(1 / (value % 4))\n"))
     rows.append(_variant(20, "import sys\nprint(sys.stdin.read().upper())\n", [{"kind": "stdin", "stdin": "abc\n"}]))
-    rows.append(_variant(21, "def f(x):\n    return x[0]\n", [{"kind": "call", "func_name": "f", "args": [[7]], "kwargs": {}},
-                                                              {"kind": "call", "func_name": "f", "args": [[]], "kwargs": {}}]))
+    rows.append(
+        _variant(
+            21,
+            "def f(x):\n    return x[0]\n",
+            [
+                {"kind": "call", "func_name": "f", "args": [[7]], "kwargs": {}},
+                {"kind": "call", "func_name": "f", "args": [[]], "kwargs": {}},
+            ],
+        )
+    )
     rows.append(_variant(22, "while True:\n    pass\n"))
     rows.append(_variant(23, "print(1)\n", [{"kind": "mystery"}]))
     return pd.DataFrame(rows)
@@ -114,7 +129,9 @@ def test_a_killed_pool_is_restarted_and_its_batches_retried(ray_driver, tmp_path
 
 def test_a_batch_that_fails_past_its_retries_becomes_sandbox_error_rows(ray_driver, tmp_path):
     variants = _slow_variants(24)
-    stage, records = _on_ray(variants, tmp_path, replace(SETTINGS, batch_retries=0), on_batch=_kill_once(_sigkill_worker))
+    stage, records = _on_ray(
+        variants, tmp_path, replace(SETTINGS, batch_retries=0), on_batch=_kill_once(_sigkill_worker)
+    )
     lost = records[records["status"] == "sandbox_error"]
     assert stage.lost_batches >= 1 and len(lost) == SETTINGS.execution_batch_rows * stage.lost_batches
     assert lost["detail"].str.contains("failed 1 times on Ray").all()
@@ -148,7 +165,8 @@ def test_the_batch_reward_reruns_backward_answers_on_the_ray_pools(ray_driver, m
     from codeboost_dagster.core.sandbox import Program
     from codeboost_dagster.core.scale_out import close_shared_pools
     from codeboost_dagster.reward import ON_RAY_ENV, compute_score_batch
-    from tests.test_reward import CODE, LIMITS as REWARD_LIMITS, _answer, _backward_truth, _forward_truth
+    from tests.test_reward import CODE, _answer, _backward_truth, _forward_truth
+    from tests.test_reward import LIMITS as REWARD_LIMITS
 
     with open_sandbox("forkserver", REWARD_LIMITS, concurrency=1) as sandbox:
         run = sandbox.run(Program(CODE))
@@ -181,8 +199,14 @@ def test_curation_signatures_on_ray_give_the_local_selection(ray_driver):
     codes = near_duplicate_families(families=6, members=5, seed=3)
     on_ray = band_keys_on_ray(codes, parameters, str.strip, False, config.signature_batch_size, SETTINGS)
     np.testing.assert_array_equal(on_ray, code_band_keys(codes, parameters, str.strip, False))
-    ray_sign = partial(band_keys_on_ray, parameters=parameters, normalise=str.strip, rename=False,
-                       batch_size=config.signature_batch_size, settings=SETTINGS)
+    ray_sign = partial(
+        band_keys_on_ray,
+        parameters=parameters,
+        normalise=str.strip,
+        rename=False,
+        batch_size=config.signature_batch_size,
+        settings=SETTINGS,
+    )
     local, remote = curate(frame(codes), settings=config), curate(frame(codes), settings=config, sign=ray_sign)
     pd.testing.assert_frame_equal(remote.selection, local.selection)
     pd.testing.assert_frame_equal(remote.removed, local.removed)

@@ -41,8 +41,11 @@ def _materialize(storage, scale_out: RayScaleOut, streamed: bool):
     snippets_with_a_broken_one(12).to_parquet(storage / "curated_snippets.parquet")
     settings_file = storage / "settings.toml"
     settings_file.write_text(SETTINGS_TOML)
-    resources = {**make_resources(storage, storage), "settings": SettingsResource(settings_file=str(settings_file)),
-                 "scale_out": scale_out}
+    resources = {
+        **make_resources(storage, storage),
+        "settings": SettingsResource(settings_file=str(settings_file)),
+        "scale_out": scale_out,
+    }
     if streamed:
         resources["parquet_io_manager"] = StreamedParquetIOManagerFactory(base_path=str(storage))
     with dg.instance_for_test() as instance:
@@ -62,22 +65,30 @@ def test_assets_on_ray_store_the_local_tables_and_report_progress(ray_cluster, t
     assert all(check.passed for check in on_ray.get_asset_check_evaluations())
     for side in ("ray", "local-streamed"):
         for table in ("augmented_variants", "augmentation_report"):
-            pd.testing.assert_frame_equal(pd.read_parquet(tmp_path / side / f"{table}.parquet"),
-                                          pd.read_parquet(tmp_path / "local" / f"{table}.parquet"))
-    records = {side: comparable_records(pd.read_parquet(tmp_path / side / "execution_records.parquet"))
-               for side in ("local", "local-streamed", "ray")}
+            pd.testing.assert_frame_equal(
+                pd.read_parquet(tmp_path / side / f"{table}.parquet"),
+                pd.read_parquet(tmp_path / "local" / f"{table}.parquet"),
+            )
+    records = {
+        side: comparable_records(pd.read_parquet(tmp_path / side / "execution_records.parquet"))
+        for side in ("local", "local-streamed", "ray")
+    }
     pd.testing.assert_frame_equal(records["ray"], records["local"])
     pd.testing.assert_frame_equal(records["local-streamed"], records["local"])
-    metadata = {event.asset_key.to_user_string(): event.materialization.metadata
-                for event in on_ray.get_asset_materialization_events()}
+    metadata = {
+        event.asset_key.to_user_string(): event.materialization.metadata
+        for event in on_ray.get_asset_materialization_events()
+    }
     assert metadata["execution_records"]["programs"].value == len(records["local"])
     batches = -(-len(pd.read_parquet(tmp_path / "ray" / "augmented_variants.parquet")) // 8)
     assert metadata["execution_records"]["ray_batches"].value == batches
     assert metadata["execution_records"]["lost_batches"].value == 0
     assert metadata["augmented_variants"]["ray_batches"].value == 4  # 13 snippets, 4 per batch
-    observed = [event.asset_observation_data.asset_observation.metadata["batches_done"].value
-                for event in on_ray.all_events if event.event_type_value == "ASSET_OBSERVATION"
-                and event.asset_key.to_user_string() == "execution_records"]
+    observed = [
+        event.asset_observation_data.asset_observation.metadata["batches_done"].value
+        for event in on_ray.all_events
+        if event.event_type_value == "ASSET_OBSERVATION" and event.asset_key.to_user_string() == "execution_records"
+    ]
     assert observed == list(range(1, batches + 1))
 
 
@@ -97,12 +108,19 @@ def test_a_dagster_managed_local_ray_serves_the_whole_run_and_stops_with_it(tmp_
     assert managed.success and not ray.is_initialized()
     assert all(check.passed for check in managed.get_asset_check_evaluations())
     settings = load_settings(tmp_path / "managed" / "settings.toml")
-    expected = augment_snippets(snippets_with_a_broken_one(12), settings.augmentation, workers=1,
-                                max_code_chars=settings.filtering.max_chars)
-    pd.testing.assert_frame_equal(pd.read_parquet(tmp_path / "managed" / "augmented_variants.parquet"), expected.variants)
-    metadata = {event.asset_key.to_user_string(): event.materialization.metadata
-                for event in managed.get_asset_materialization_events()}
-    assert metadata["augmented_variants"]["ray_batches"].value == 4 and metadata["execution_records"]["ray_batches"].value
+    expected = augment_snippets(
+        snippets_with_a_broken_one(12), settings.augmentation, workers=1, max_code_chars=settings.filtering.max_chars
+    )
+    pd.testing.assert_frame_equal(
+        pd.read_parquet(tmp_path / "managed" / "augmented_variants.parquet"), expected.variants
+    )
+    metadata = {
+        event.asset_key.to_user_string(): event.materialization.metadata
+        for event in managed.get_asset_materialization_events()
+    }
+    assert (
+        metadata["augmented_variants"]["ray_batches"].value == 4 and metadata["execution_records"]["ray_batches"].value
+    )
     assert [options["address"] for options in starts] == ["local"]  # one Ray for both stages of the run
 
 
@@ -125,10 +143,15 @@ def test_curation_with_signatures_on_ray_stores_the_local_selection(pipeline, ra
     on_ray = _curate(tmp_path / "ray", filtered, RayScaleOut(address=ray_cluster.address))
     assert local.success and on_ray.success
     assert all(check.passed for check in on_ray.get_asset_check_evaluations())
-    computed_on = [event.materialization.metadata["signatures_computed_on"].value
-                   for run in (local, on_ray) for event in run.get_asset_materialization_events()
-                   if event.asset_key.to_user_string() == "curated_snippets"]
+    computed_on = [
+        event.materialization.metadata["signatures_computed_on"].value
+        for run in (local, on_ray)
+        for event in run.get_asset_materialization_events()
+        if event.asset_key.to_user_string() == "curated_snippets"
+    ]
     assert computed_on == ["this process", "ray"]
     for table in CURATION:
-        pd.testing.assert_frame_equal(pd.read_parquet(tmp_path / "ray" / f"{table}.parquet"),
-                                      pd.read_parquet(tmp_path / "local" / f"{table}.parquet"))
+        pd.testing.assert_frame_equal(
+            pd.read_parquet(tmp_path / "ray" / f"{table}.parquet"),
+            pd.read_parquet(tmp_path / "local" / f"{table}.parquet"),
+        )

@@ -33,12 +33,23 @@ def _forward_truth(run) -> str:
 def _backward_truth(run, index: int = 1, probes: list | None = None) -> str:
     lines = CODE.split("\n")
     lines[index] = "MASKED_LINE_0"
-    return json.dumps({
-        "task_type": "backward", "stdout": run.stdout, "stderr": run.stderr, "status": run.status,
-        "masked_code": "\n".join(lines), "masked_line_index": index, "mask_token": "MASKED_LINE_0", "stdin": "",
-        "probes": probes or [], "rerun_wall_time_s": 0.5, "backend": "forkserver",
-        "python_version": run.python_version, "limits": asdict(LIMITS),
-    })
+    return json.dumps(
+        {
+            "task_type": "backward",
+            "stdout": run.stdout,
+            "stderr": run.stderr,
+            "status": run.status,
+            "masked_code": "\n".join(lines),
+            "masked_line_index": index,
+            "mask_token": "MASKED_LINE_0",
+            "stdin": "",
+            "probes": probes or [],
+            "rerun_wall_time_s": 0.5,
+            "backend": "forkserver",
+            "python_version": run.python_version,
+            "limits": asdict(LIMITS),
+        }
+    )
 
 
 def _answer(tag: str, text: str) -> str:
@@ -94,14 +105,16 @@ def test_a_sandbox_failure_is_reported_not_a_silent_zero(truth_run, monkeypatch)
         return [replace(truth_run, status="sandbox_error", detail="engine gone") for _ in programs]
 
     monkeypatch.setattr(reward, "_rerun", broken)
-    score = compute_score("codeboost_backward", _answer("answer_MASKED_LINE_0", "    total = 10 // x\n"),
-                          _backward_truth(truth_run))
+    score = compute_score(
+        "codeboost_backward", _answer("answer_MASKED_LINE_0", "    total = 10 // x\n"), _backward_truth(truth_run)
+    )
     assert score["infra_error"] == 1.0 and score["score"] < 0.775
 
 
 def test_a_spinning_answer_is_stopped_at_the_derived_wall_limit(truth_run):
-    score = compute_score("codeboost_backward", _answer("answer_MASKED_LINE_0", "    while True: pass\n"),
-                          _backward_truth(truth_run))
+    score = compute_score(
+        "codeboost_backward", _answer("answer_MASKED_LINE_0", "    while True: pass\n"), _backward_truth(truth_run)
+    )
     assert score["stdout_ok"] == 0.0
     with open_sandbox("forkserver", LIMITS, concurrency=1) as sandbox:
         result = sandbox.run(Program("while True: pass\n", wall_time_s=0.5))
@@ -109,7 +122,10 @@ def test_a_spinning_answer_is_stopped_at_the_derived_wall_limit(truth_run):
 
 
 def test_reward_module_imports_without_dagster():
-    probe = "import sys, codeboost_dagster.reward; print(any(m == 'dagster' or m.startswith('dagster.') for m in sys.modules))"
+    probe = (
+        "import sys, codeboost_dagster.reward; "
+        "print(any(m == 'dagster' or m.startswith('dagster.') for m in sys.modules))"
+    )
     completed = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
     assert completed.stdout.strip() == "False"
 
@@ -118,7 +134,11 @@ def test_concurrent_calls_like_verls_reward_loop_score_as_the_batch_does(truth_r
     right = _answer("answer_MASKED_LINE_0", "    total = 10 // x\n")
     wrong = _answer("answer_MASKED_LINE_0", "    total = x\n")
     forward = _answer("answer_stdout", truth_run.stdout) + _answer("answer_stderr", "")
-    jobs = [(right, _backward_truth(truth_run)), (wrong, _backward_truth(truth_run)), (forward, _forward_truth(truth_run))] * 8
+    jobs = [
+        (right, _backward_truth(truth_run)),
+        (wrong, _backward_truth(truth_run)),
+        (forward, _forward_truth(truth_run)),
+    ] * 8
     with ThreadPoolExecutor(max_workers=8) as pool:
         concurrent = list(pool.map(lambda job: compute_score("codeboost_backward", *job), jobs))
     batch = compute_score_batch(["codeboost_backward"] * len(jobs), *map(list, zip(*jobs)))
@@ -130,5 +150,7 @@ def test_concurrent_calls_like_verls_reward_loop_score_as_the_batch_does(truth_r
 def test_reference_completions_get_the_maximum_score(truth_run):
     forward = reference_completion(json.loads(_forward_truth(truth_run)))
     backward = reference_completion(json.loads(_backward_truth(truth_run)), "    total = 10 // x")
-    scores = compute_score_batch(["codeboost"] * 2, [forward, backward], [_forward_truth(truth_run), _backward_truth(truth_run)])
+    scores = compute_score_batch(
+        ["codeboost"] * 2, [forward, backward], [_forward_truth(truth_run), _backward_truth(truth_run)]
+    )
     assert [score["score"] for score in scores] == [pytest.approx(0.775)] * 2

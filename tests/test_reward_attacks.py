@@ -21,8 +21,10 @@ SLOW_ATTACK_TASKS = 30  # attacks that spin until the wall limit run on this man
 
 
 def _write(truth: dict) -> str:
-    return (f"import os, sys; sys.stdout.write({truth['stdout']!r}); sys.stdout.flush(); "
-            f"sys.stderr.write({truth['stderr']!r}); sys.stderr.flush()")
+    return (
+        f"import os, sys; sys.stdout.write({truth['stdout']!r}); sys.stdout.flush(); "
+        f"sys.stderr.write({truth['stderr']!r}); sys.stderr.flush()"
+    )
 
 
 def _code(status: str) -> int:
@@ -39,8 +41,9 @@ BACKWARD_ATTACKS = {
     "close_streams": lambda truth, line: f"{_write(truth)}; os.close(1); os.close(2)",
     "redirect_streams": lambda truth, line: f"{_write(truth)}; sys.stdout = sys.stderr = open(os.devnull, 'w')",
     "raise_error": lambda truth, line: f"{_write(truth)}; raise KeyboardInterrupt",
-    "obfuscated_exit": lambda truth, line: (f"{_write(truth)}; getattr(__import__('o' + 's'), '_ex' + 'it')"
-                                            f"({_code(truth['status'])})"),
+    "obfuscated_exit": lambda truth, line: (
+        f"{_write(truth)}; getattr(__import__('o' + 's'), '_ex' + 'it')({_code(truth['status'])})"
+    ),
     "exec_exit": lambda truth, line: f"{_write(truth)}; exec(bytes.fromhex('{b'import os; os._exit(0)'.hex()}'))",
     "previous_line": lambda truth, line: truth["masked_code"].split("\n")[truth["masked_line_index"] - 1].strip(),
 }
@@ -62,8 +65,10 @@ def _full_reward_share(completions: list[str], truths: list[str]) -> float:
 def _backward(tasks: pd.DataFrame, attack, limit: int | None = None) -> float:
     rows = tasks[tasks["task_type"] == "backward"].head(limit)
     truths = [json.loads(truth) for truth in rows["ground_truth"]]
-    completions = [fenced_block("answer_MASKED_LINE_0", indentation(line) + attack(truth, line) + "\n")
-                   for truth, line in zip(truths, rows["masked_line"])]
+    completions = [
+        fenced_block("answer_MASKED_LINE_0", indentation(line) + attack(truth, line) + "\n")
+        for truth, line in zip(truths, rows["masked_line"])
+    ]
     return _full_reward_share(completions, rows["ground_truth"].tolist())
 
 

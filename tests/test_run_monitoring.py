@@ -33,10 +33,20 @@ def test_a_killed_run_is_marked_failed_and_a_live_one_is_not(dumps_root, tmp_pat
     home = tmp_path / "home"
     home.mkdir()
     shutil.copy(REPO / "dagster_home" / "dagster.yaml", home / "dagster.yaml")
-    env = {**os.environ, "DAGSTER_HOME": str(home), "CODEBOOST_DUMPS_DIR": str(dumps_root),
-           "CODEBOOST_STORAGE": str(tmp_path / "storage"), "CODEBOOST_MODEL_CACHE": str(tmp_path / "models")}
-    process = subprocess.Popen([str(BIN / "codeboost"), "run", "--dump", "sample.jsonl"], env=env,
-                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    env = {
+        **os.environ,
+        "DAGSTER_HOME": str(home),
+        "CODEBOOST_DUMPS_DIR": str(dumps_root),
+        "CODEBOOST_STORAGE": str(tmp_path / "storage"),
+        "CODEBOOST_MODEL_CACHE": str(tmp_path / "models"),
+    }
+    process = subprocess.Popen(
+        [str(BIN / "codeboost"), "run", "--dump", "sample.jsonl"],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
     os.environ["DAGSTER_HOME"], previous = str(home), os.environ.get("DAGSTER_HOME")
     try:
         with DagsterInstance.get() as instance:

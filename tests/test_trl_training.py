@@ -41,8 +41,10 @@ def test_the_reward_function_scores_trl_conversational_completions():
     truth = FORWARD_TRUTH
     logged = {}
     reward = CodeBoostReward(CodeBoostSettings().reward)
-    completions = [[{"role": "assistant", "content": "```answer_stdout\n3\n```\n```answer_stderr\n```"}],
-                   [{"role": "assistant", "content": "no idea"}]]
+    completions = [
+        [{"role": "assistant", "content": "```answer_stdout\n3\n```\n```answer_stderr\n```"}],
+        [{"role": "assistant", "content": "no idea"}],
+    ]
     scores = reward([], completions, ["codeboost_forward"] * 2, [truth] * 2, log_metric=logged.__setitem__)
     assert scores == [pytest.approx(0.775), 0.0]
     assert logged == {"format_rate": 0.5, "stdout_ok": 0.5, "infra_error": 0.0}
@@ -51,8 +53,13 @@ def test_the_reward_function_scores_trl_conversational_completions():
 def test_an_opened_answer_is_scored_from_its_opening_on():
     reward = CodeBoostReward(CodeBoostSettings().reward)
     opening = "```answer_stdout\n"
-    scores = reward([], ["3\n```\n```answer_stderr\n```", "4\n```"], ["codeboost_forward"] * 2, [FORWARD_TRUTH] * 2,
-                    opening=[opening] * 2)
+    scores = reward(
+        [],
+        ["3\n```\n```answer_stderr\n```", "4\n```"],
+        ["codeboost_forward"] * 2,
+        [FORWARD_TRUTH] * 2,
+        opening=[opening] * 2,
+    )
     assert scores == [pytest.approx(0.775), pytest.approx(0.05)]
     assert reward([], ["", " "], ["codeboost_forward"] * 2, [FORWARD_TRUTH] * 2, opening=[opening] * 2) == [0.0, 0.0]
 
@@ -65,8 +72,11 @@ def test_training_rows_fit_the_budgets_and_their_openings_show_no_answer(train_f
     verl_rows = pd.read_parquet(train_file)
     local = LocalTrainingSettings(max_answer_tokens=30)
     rows = trl_dataset_rows(verl_rows, local, tokenizer)
-    fitting = [info for info in verl_rows["extra_info"]
-               if info["prompt_tokens"] <= local.max_prompt_tokens and info["answer_tokens"] <= 30]
+    fitting = [
+        info
+        for info in verl_rows["extra_info"]
+        if info["prompt_tokens"] <= local.max_prompt_tokens and info["answer_tokens"] <= 30
+    ]
     assert 0 < len(rows) == len(fitting) < len(verl_rows)
     for row in rows:
         truth = json.loads(row["ground_truth"])
@@ -96,15 +106,25 @@ def test_two_grpo_steps_on_cpu_log_the_reward_and_save_a_checkpoint_that_reloads
 def test_grpo_training_asset_records_the_curve_and_the_dataset_version(pipeline, tiny_model, model_cache, tmp_path):
     storage, _, _ = pipeline
     settings_file = tmp_path / "settings.json"
-    settings_file.write_text(json.dumps({"model": {"policy": tiny_model},
-                                         "local_training": {"max_steps": 2, "prompts_per_step": 2,
-                                                            "max_completion_length": 16}}))
-    resources = {**make_resources(storage, storage, model_cache), "settings": SettingsResource(settings_file=str(settings_file)),
-                 "trainer": GRPOTrainer(backend="trl")}
+    settings_file.write_text(
+        json.dumps(
+            {
+                "model": {"policy": tiny_model},
+                "local_training": {"max_steps": 2, "prompts_per_step": 2, "max_completion_length": 16},
+            }
+        )
+    )
+    resources = {
+        **make_resources(storage, storage, model_cache),
+        "settings": SettingsResource(settings_file=str(settings_file)),
+        "trainer": GRPOTrainer(backend="trl"),
+    }
     result = dg.materialize(list(defs.assets), selection=["grpo_training", "training_metrics"], resources=resources)
     assert result.success
-    metadata = {event.asset_key.to_user_string(): event.materialization.metadata
-                for event in result.get_asset_materialization_events()}
+    metadata = {
+        event.asset_key.to_user_string(): event.materialization.metadata
+        for event in result.get_asset_materialization_events()
+    }
     manifest = pd.read_parquet(storage / "verl_dataset.parquet")
     assert metadata["grpo_training"]["dataset_version"].value == manifest["version"].iloc[0]
     assert metadata["grpo_training"]["steps"].value == 2

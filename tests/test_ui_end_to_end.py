@@ -2,11 +2,12 @@
 with a temp DAGSTER_HOME; a dump dropped into the watched folder is picked up by the sensor, its
 run succeeds (seen through GraphQL), and headless Chromium renders our assets: the catalog, the
 lineage of the verl dataset back to the raw snippets, the ingested partition's metadata and (after
-a click, over the DevTools protocol) its plot, and the run. The screenshots are kept as test artifacts (the README shows them). Everything
-started here is stopped by PID."""
+a click, over the DevTools protocol) its plot, and the run. The screenshots are kept as test artifacts (the README shows
+them). Everything started here is stopped by PID."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
@@ -24,9 +25,19 @@ from tests.dagster_graphql_client import TERMINAL_STATUSES, free_port, graphql, 
 BIN = Path(sys.executable).parent
 ARTIFACTS = Path(os.environ.get("CODEBOOST_TEST_ARTIFACTS", REPO / ".tmp" / "test-artifacts"))
 # ENVIRONMENT.md: no sandbox as root, and no traffic beyond loopback (no background networking).
-CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                  "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                  "--disable-dev-shm-usage", "--hide-scrollbars", "--window-size=1600,1000"]
+CHROMIUM_FLAGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--disable-dev-shm-usage",
+    "--hide-scrollbars",
+    "--window-size=1600,1000",
+]
 RUNS_QUERY = """query { runsOrError(filter: {pipelineName: "ingest_dump"}) {
   ... on Runs { results { runId status tags { key value } } } } }"""
 DUMP = "dropped.jsonl"
@@ -60,32 +71,41 @@ def dagster_dev(tmp_path, model_cache):
     dumps.mkdir()
     shutil.copy(REPO / "dagster_home" / "dagster.yaml", home / "dagster.yaml")
     port = free_port()
-    env = {**os.environ, "DAGSTER_HOME": str(home), "CODEBOOST_DUMPS_DIR": str(dumps),
-           "CODEBOOST_STORAGE": str(tmp_path / "storage"), "CODEBOOST_MODEL_CACHE": str(model_cache)}
+    env = {
+        **os.environ,
+        "DAGSTER_HOME": str(home),
+        "CODEBOOST_DUMPS_DIR": str(dumps),
+        "CODEBOOST_STORAGE": str(tmp_path / "storage"),
+        "CODEBOOST_MODEL_CACHE": str(model_cache),
+    }
     log = (tmp_path / "dagster-dev.log").open("w")
-    server = subprocess.Popen([str(BIN / "dagster"), "dev", "-h", "127.0.0.1", "-p", str(port)], cwd=REPO, env=env,
-                              stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    server = subprocess.Popen(
+        [str(BIN / "dagster"), "dev", "-h", "127.0.0.1", "-p", str(port)],
+        cwd=REPO,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
     try:
         wait_for(lambda: "version" in graphql(port, "query { version }"), 120, "the webserver", server)
         yield port, dumps, server
     finally:
         if server.poll() is None:
             os.killpg(server.pid, signal.SIGINT)
-            try:
+            with contextlib.suppress(subprocess.TimeoutExpired):
                 server.wait(timeout=60)
-            except subprocess.TimeoutExpired:
-                pass
-        try:
+        with contextlib.suppress(ProcessLookupError):
             os.killpg(server.pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
         log.close()
 
 
 def test_a_dropped_dump_is_ingested_by_the_sensor_and_the_ui_shows_the_assets(dagster_dev, chromium, tmp_path):
     port, dumps, server = dagster_dev
-    rows = [{"code_str": GOOD_PROGRAM.replace("[1, 2, 3, 4]", f"[{index}, {index + 1}]"), "test_cases_str": "[]"}
-            for index in range(5)]
+    rows = [
+        {"code_str": GOOD_PROGRAM.replace("[1, 2, 3, 4]", f"[{index}, {index + 1}]"), "test_cases_str": "[]"}
+        for index in range(5)
+    ]
     (dumps / DUMP).write_text("\n".join(json.dumps(row) for row in rows) + "\n")
 
     def finished_run():
@@ -99,20 +119,31 @@ def test_a_dropped_dump_is_ingested_by_the_sensor_and_the_ui_shows_the_assets(da
 
     assert graphql(port, "mutation { setNuxSeen }")["setNuxSeen"]  # the first-visit community dialog
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    common = [chromium, *CHROMIUM_FLAGS, f"--user-data-dir={tmp_path / 'chromium-profile'}", "--virtual-time-budget=20000"]
+    common = [
+        chromium,
+        *CHROMIUM_FLAGS,
+        f"--user-data-dir={tmp_path / 'chromium-profile'}",
+        "--virtual-time-budget=20000",
+    ]
     # The catalog is a virtualized list: a window tall enough for every asset renders them all.
     tall = [flag if not flag.startswith("--window-size") else "--window-size=1600,4000" for flag in common]
-    catalog = subprocess.run([*tall, "--dump-dom", f"http://127.0.0.1:{port}/assets"], capture_output=True, text=True,
-                             timeout=180).stdout
+    catalog = subprocess.run(
+        [*tall, "--dump-dom", f"http://127.0.0.1:{port}/assets"], capture_output=True, text=True, timeout=180
+    ).stdout
     for asset in ("raw_snippets", "curated_snippets", "verl_dataset", "grpo_training", "evaluation"):
         assert asset in catalog, f"{asset} is not in the asset catalog"
     for name, page in {**SCREENSHOTS, "ui-ingestion-run.png": f"runs/{run['runId']}"}.items():
-        subprocess.run([*common, f"--screenshot={ARTIFACTS / name}", f"http://127.0.0.1:{port}/{page}"],
-                       capture_output=True, timeout=180, check=True)
+        subprocess.run(
+            [*common, f"--screenshot={ARTIFACTS / name}", f"http://127.0.0.1:{port}/{page}"],
+            capture_output=True,
+            timeout=180,
+            check=True,
+        )
         assert (ARTIFACTS / name).stat().st_size > 10_000
 
-    with chromium_page(chromium, CHROMIUM_FLAGS, tmp_path / "devtools-profile",
-                       f"http://127.0.0.1:{port}/{PARTITION_EVENTS}") as page:
+    with chromium_page(
+        chromium, CHROMIUM_FLAGS, tmp_path / "devtools-profile", f"http://127.0.0.1:{port}/{PARTITION_EVENTS}"
+    ) as page:
         page.wait_for_text(SHOW_PLOT)
         page.click_text(SHOW_PLOT)
         page.wait_until(PLOT_SHOWN)

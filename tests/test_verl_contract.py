@@ -33,8 +33,21 @@ def _preflight(verl_python: str, overrides: list[str], rows: int, tmp_path: Path
     report = tmp_path / f"report-{len(list(tmp_path.iterdir()))}.json"
     env = {**os.environ, "TOKENIZERS_PARALLELISM": "false"}
     completed = subprocess.run(
-        [verl_python, "-m", "codeboost_dagster.verl_preflight", "--rows", str(rows), "--report", str(report), *overrides],
-        cwd=tmp_path, env=env, capture_output=True, text=True, timeout=600,
+        [
+            verl_python,
+            "-m",
+            "codeboost_dagster.verl_preflight",
+            "--rows",
+            str(rows),
+            "--report",
+            str(report),
+            *overrides,
+        ],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
     )
     assert completed.returncode == 0, completed.stderr[-4000:]
     return json.loads(report.read_text())
@@ -43,8 +56,12 @@ def _preflight(verl_python: str, overrides: list[str], rows: int, tmp_path: Path
 def _overrides(manifest: pd.DataFrame, model_cache: Path, tmp_path: Path, **data: object) -> list[str]:
     settings = CodeBoostSettings()
     overrides = verl_overrides(
-        settings.grpo, VerlCluster(), model_location(settings.model.policy, model_cache, weights=False),
-        [manifest.loc["train", "path"]], [manifest.loc["val", "path"]], str(tmp_path / "checkpoints"),
+        settings.grpo,
+        VerlCluster(),
+        model_location(settings.model.policy, model_cache, weights=False),
+        [manifest.loc["train", "path"]],
+        [manifest.loc["val", "path"]],
+        str(tmp_path / "checkpoints"),
     )
     return overrides + [f"data.{key}={value}" for key, value in data.items()]
 
@@ -65,8 +82,9 @@ def test_verl_accepts_the_config_the_dataset_and_the_reward(verl_python, manifes
 
 
 def test_verl_counts_prompt_tokens_exactly_as_the_dataset_budget_does(verl_python, manifest, model_cache, tmp_path):
-    train_tokens = pq.read_table(manifest.loc["train", "path"]).to_pandas()["extra_info"].map(
-        lambda info: info["prompt_tokens"])
+    train_tokens = (
+        pq.read_table(manifest.loc["train", "path"]).to_pandas()["extra_info"].map(lambda info: info["prompt_tokens"])
+    )
     longest = int(train_tokens.max())
     overrides = _overrides(manifest, model_cache, tmp_path, max_prompt_length=longest - 1)
     report = _preflight(verl_python, overrides, rows=0, tmp_path=tmp_path)

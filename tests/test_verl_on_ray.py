@@ -30,7 +30,12 @@ def _trainer(ray_head: str, verl_python: str) -> GRPOTrainer:
 
 def test_step_lines_of_verls_console_logger_become_metrics():
     line = "step:3 - critic/score/mean:0.41 - actor/kl_loss:0.002 - timing_s/step:12.5 - note:n/a\n"
-    assert parse_step_line(line) == {"step": 3, "critic/score/mean": 0.41, "actor/kl_loss": 0.002, "timing_s/step": 12.5}
+    assert parse_step_line(line) == {
+        "step": 3,
+        "critic/score/mean": 0.41,
+        "actor/kl_loss": 0.002,
+        "timing_s/step": 12.5,
+    }
     assert parse_step_line("Training: 10%") is None
 
 
@@ -47,8 +52,11 @@ def test_dry_run_goes_through_a_ray_job_and_reports_verls_preflight(pipeline, ra
     resources = {**make_resources(storage, storage, model_cache), "trainer": _trainer(ray_head, verl_python)}
     result = dg.materialize(list(defs.assets), selection=["grpo_training", "training_metrics"], resources=resources)
     assert result.success
-    metadata = next(event.materialization.metadata for event in result.get_asset_materialization_events()
-                    if event.asset_key.to_user_string() == "grpo_training")
+    metadata = next(
+        event.materialization.metadata
+        for event in result.get_asset_materialization_events()
+        if event.asset_key.to_user_string() == "grpo_training"
+    )
     config = metadata["trainer_config"].value
     assert metadata["dry_run"].value is True and metadata["backend"].value == "verl"
     assert config["command"][:3] == ["python3", "-m", "verl.trainer.main_ppo"]
@@ -68,16 +76,37 @@ def test_a_cancelled_run_stops_the_ray_job(pipeline, ray_head, verl_python, mode
     storage, _, _ = pipeline
     client = JobSubmissionClient(ray_head)
     before = {job.submission_id for job in client.list_jobs()}
-    env = {**os.environ, "CODEBOOST_STORAGE": str(storage), "CODEBOOST_MODEL_CACHE": str(model_cache),
-           "CODEBOOST_TRAINER": "verl", "CODEBOOST_RAY_ADDRESS": ray_head, "CODEBOOST_VERL_PYTHON": verl_python,
-           "CODEBOOST_TRAINER_DRY_RUN": "1"}
-    run = subprocess.Popen([str(BIN / "dagster"), "asset", "materialize", "-m", "codeboost_dagster.definitions",
-                            "--select", "grpo_training,training_metrics"], env=env, cwd=tmp_path,
-                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    env = {
+        **os.environ,
+        "CODEBOOST_STORAGE": str(storage),
+        "CODEBOOST_MODEL_CACHE": str(model_cache),
+        "CODEBOOST_TRAINER": "verl",
+        "CODEBOOST_RAY_ADDRESS": ray_head,
+        "CODEBOOST_VERL_PYTHON": verl_python,
+        "CODEBOOST_TRAINER_DRY_RUN": "1",
+    }
+    run = subprocess.Popen(
+        [
+            str(BIN / "dagster"),
+            "asset",
+            "materialize",
+            "-m",
+            "codeboost_dagster.definitions",
+            "--select",
+            "grpo_training,training_metrics",
+        ],
+        env=env,
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
     deadline = time.monotonic() + 180
     job = None
     while job is None and time.monotonic() < deadline and run.poll() is None:
-        running = [job for job in client.list_jobs() if job.submission_id not in before and job.status == JobStatus.RUNNING]
+        running = [
+            job for job in client.list_jobs() if job.submission_id not in before and job.status == JobStatus.RUNNING
+        ]
         job = running[0] if running else None
         time.sleep(0.5)
     assert job is not None, run.communicate(timeout=60)[0][-3000:]

@@ -24,7 +24,12 @@ from dagster import (
 
 from codeboost_dagster.assets.metadata import counts_table, preview, progress_logger
 from codeboost_dagster.assets.ray_progress import batch_progress
-from codeboost_dagster.core.augmentation import AUGMENTED_VARIANTS, accounting_problems, augment_snippets, mutation_counts
+from codeboost_dagster.core.augmentation import (
+    AUGMENTED_VARIANTS,
+    accounting_problems,
+    augment_snippets,
+    mutation_counts,
+)
 from codeboost_dagster.core.scale_out import AugmentationTally, ParquetFile, TableSource, augment_on_ray
 from codeboost_dagster.resources.ray_scale_out import RayScaleOut
 from codeboost_dagster.resources.settings import SettingsResource
@@ -41,7 +46,11 @@ def _example_diff(variants: pd.DataFrame | None) -> MetadataValue:
     example = mutated.iloc[0]
     original = variants[(variants["snippet_id"] == example["snippet_id"]) & (variants["variant_index"] == 0)].iloc[0]
     diff = difflib.unified_diff(
-        original["code"].splitlines(), example["code"].splitlines(), "original", f"variant {example['variant_id']}", lineterm=""
+        original["code"].splitlines(),
+        example["code"].splitlines(),
+        "original",
+        f"variant {example['variant_id']}",
+        lineterm="",
     )
     return MetadataValue.md("```diff\n" + "\n".join(diff) + "\n```\n\nmutations: `" + example["mutations"] + "`")
 
@@ -71,14 +80,18 @@ def _on_ray(
         progress(report)
 
     with scale_out.session(config.scale_out.namespace), scale_out.scratch() as scratch:
-        stage = augment_on_ray(curated_snippets, scratch, config.augmentation, config.scale_out,
-                               config.filtering.max_chars, on_batch)
+        stage = augment_on_ray(
+            curated_snippets, scratch, config.augmentation, config.scale_out, config.filtering.max_chars, on_batch
+        )
         variants_file, dropped_file = stage.outputs
         example = _example_diff(tally.first_mutated if tally.first_mutated is not None else tally.first_variants)
-        head = tally.first_variants if tally.first_variants is not None else pd.DataFrame(columns=AUGMENTED_VARIANTS.names)
+        head = (
+            tally.first_variants if tally.first_variants is not None else pd.DataFrame(columns=AUGMENTED_VARIANTS.names)
+        )
         metadata = _variants_metadata(tally.variants, tally.mutated, tally.by_kind, tally.mutations, example, head)
-        metadata.update({"ray_batches": stage.batches, "retried_batches": stage.retried_batches,
-                         "lost_batches": stage.lost_batches})
+        metadata.update(
+            {"ray_batches": stage.batches, "retried_batches": stage.retried_batches, "lost_batches": stage.lost_batches}
+        )
         streamed = isinstance(curated_snippets, ParquetFile)
         yield Output(
             variants_file if streamed else variants_file.read(), output_name="augmented_variants", metadata=metadata
@@ -106,7 +119,8 @@ def _on_ray(
             description="Each curated snippet's original and its variants, with the mutations that made them.",
         ),
         "augmentation_report": AssetOut(
-            io_manager_key="parquet_io_manager", description="Every attempted variant that was not kept, with its reason."
+            io_manager_key="parquet_io_manager",
+            description="Every attempted variant that was not kept, with its reason.",
         ),
     },
     check_specs=[AssetCheckSpec("augmentation_accounting", asset="augmented_variants", blocking=True)],
@@ -128,9 +142,14 @@ def augmented_variants(
         max_code_chars=settings.get().filtering.max_chars,
     )
     variants, dropped = result.variants, result.dropped
-    metadata = _variants_metadata(len(variants), int((variants["variant_index"] > 0).sum()),
-                                  variants["kind"].value_counts().to_dict(), mutation_counts(variants["mutations"]),
-                                  _example_diff(variants), variants)
+    metadata = _variants_metadata(
+        len(variants),
+        int((variants["variant_index"] > 0).sum()),
+        variants["kind"].value_counts().to_dict(),
+        mutation_counts(variants["mutations"]),
+        _example_diff(variants),
+        variants,
+    )
     yield Output(variants, output_name="augmented_variants", metadata=metadata)
     yield Output(
         dropped,

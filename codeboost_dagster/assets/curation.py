@@ -5,6 +5,7 @@ so a new dump is curated against what is already selected without redoing everyt
 in `core.curation.curate`). With the data stages on Ray, the MinHash signatures are computed there.
 """
 
+import itertools
 from functools import partial
 
 import numpy as np
@@ -56,8 +57,14 @@ def _ray_signer(scale_out: RayScaleOut, config: CurationSettings, scale_settings
     from codeboost_dagster.core.scale_out import band_keys_on_ray
 
     parameters = lsh_parameters(config.gamma, config.minhash_rows, config.minhash_recall_at_threshold, config.seed)
-    return partial(band_keys_on_ray, parameters=parameters, normalise=str.strip, rename=config.rename_identifiers,
-                   batch_size=config.signature_batch_size, settings=scale_settings)
+    return partial(
+        band_keys_on_ray,
+        parameters=parameters,
+        normalise=str.strip,
+        rename=config.rename_identifiers,
+        batch_size=config.signature_batch_size,
+        settings=scale_settings,
+    )
 
 
 def _component_sizes(result: CurationResult) -> pd.DataFrame:
@@ -65,7 +72,7 @@ def _component_sizes(result: CurationResult) -> pd.DataFrame:
     sizes = result.chunks["size"].to_numpy() if result.lsh is not None else np.zeros(0, dtype=np.int64)
     edges = (*COMPONENT_SIZE_BINS, max(COMPONENT_SIZE_BINS[-1], int(sizes.max(initial=0))) + 1)
     counts, _ = np.histogram(sizes, bins=edges)
-    labels = [f"{low}-{high - 1}" if high - 1 > low else str(low) for low, high in zip(edges[:-1], edges[1:])]
+    labels = [f"{low}-{high - 1}" if high - 1 > low else str(low) for low, high in itertools.pairwise(edges)]
     return pd.DataFrame({"component size": labels, "components": counts})
 
 
@@ -79,7 +86,7 @@ def _lsh_metadata(result: CurationResult) -> dict:
         "verified_near_duplicate_pairs": lsh.near_duplicate_pairs,
         "lsh_recall_estimate": MetadataValue.float(lsh.recall_estimate),
         "lsh_recall_sample": f"{lsh.recall_found_pairs} of {lsh.recall_true_pairs} true pairs of "
-                             f"{lsh.recall_queries} sampled new snippets",
+        f"{lsh.recall_queries} sampled new snippets",
         "components_with_near_duplicates": lsh.components,
         "largest_component": lsh.largest_component,
         "fallback_components": lsh.fallback_components,
@@ -140,8 +147,13 @@ def curated_snippets(context: AssetExecutionContext, filtered_snippets: dict):
     )
     if signed_on_ray:
         with scale_out.session(settings.scale_out.namespace):
-            result = curate(candidates, existing, settings=config, signatures=previous_signatures,
-                            sign=_ray_signer(scale_out, config, settings.scale_out))
+            result = curate(
+                candidates,
+                existing,
+                settings=config,
+                signatures=previous_signatures,
+                sign=_ray_signer(scale_out, config, settings.scale_out),
+            )
     else:
         result = curate(candidates, existing, settings=config, signatures=previous_signatures)
     removed = pd.concat([frame for frame in (previous_removed, result.removed) if frame is not None], ignore_index=True)
@@ -198,15 +210,22 @@ def _clique_check(selection: pd.DataFrame, config: CurationSettings) -> AssetChe
     checked = selection
     if config.mode == GLOBAL and len(selection) > config.exact_check_max_rows:
         checked = selection.sample(n=config.exact_check_max_rows, random_state=config.seed)
-    violations = clique_violations(checked, config.gamma, chunk_column=None if config.mode == GLOBAL else "final_chunk",
-                                   rename_identifiers=config.rename_identifiers)
+    violations = clique_violations(
+        checked,
+        config.gamma,
+        chunk_column=None if config.mode == GLOBAL else "final_chunk",
+        rename_identifiers=config.rename_identifiers,
+    )
     scope = "across the selection" if config.mode == GLOBAL else "within every final chunk"
     return AssetCheckResult(
         check_name="clique_property",
         asset_key="curated_snippets",
         passed=violations.empty,
-        metadata={"violating_pairs": len(violations), "snippets_checked": len(checked),
-                  "violations": frame_table(violations.head(20))},
+        metadata={
+            "violating_pairs": len(violations),
+            "snippets_checked": len(checked),
+            "violations": frame_table(violations.head(20)),
+        },
         description=f"{scope}, all pairs of newly judged snippets have distance >= {config.gamma}",
     )
 

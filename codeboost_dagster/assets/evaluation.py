@@ -2,7 +2,15 @@
 the held-out CodeBoost tasks."""
 
 import pandas as pd
-from dagster import AssetCheckResult, AssetCheckSpec, AssetExecutionContext, AssetOut, MetadataValue, Output, multi_asset
+from dagster import (
+    AssetCheckResult,
+    AssetCheckSpec,
+    AssetExecutionContext,
+    AssetOut,
+    MetadataValue,
+    Output,
+    multi_asset,
+)
 
 from codeboost_dagster.assets.metadata import bar_plot, counts_table, frame_table, progress_logger
 from codeboost_dagster.core.evaluation.decontamination import contamination_report
@@ -40,8 +48,14 @@ def comparison_plot(intervals: pd.DataFrame, confidence: float) -> MetadataValue
             description="HumanEval asserts that gave no item, and problems without an exact assert, with the reason.",
         ),
     },
-    check_specs=[AssetCheckSpec("evaluation_item_conservation", asset="evaluation_items", blocking=True,
-                                description="every HumanEval problem has an item or a report row")],
+    check_specs=[
+        AssetCheckSpec(
+            "evaluation_item_conservation",
+            asset="evaluation_items",
+            blocking=True,
+            description="every HumanEval problem has an item or a report row",
+        )
+    ],
 )
 def evaluation_items(context: AssetExecutionContext, settings: SettingsResource, sandbox: SandboxResource):
     """Every exact-equality assert of HumanEval, verified deterministic and bounded in the sandbox."""
@@ -49,17 +63,28 @@ def evaluation_items(context: AssetExecutionContext, settings: SettingsResource,
     with sandbox.open(settings.get().sandbox) as opened:
         build = build_items(problems, opened)
     context.log.info(f"{len(build.items)} items from {len(problems)} problems; {len(build.dropped)} asserts dropped")
-    yield Output(build.items, output_name="evaluation_items", metadata={
-        "items": len(build.items), "problems": len(problems),
-        "by_kind": counts_table(build.items["kind"].value_counts().to_dict(), "kind"),
-    })
-    yield Output(build.dropped, output_name="evaluation_item_report", metadata={
-        "dropped": len(build.dropped),
-        "by_reason": counts_table(build.dropped["reason"].value_counts().to_dict(), "reason"),
-    })
+    yield Output(
+        build.items,
+        output_name="evaluation_items",
+        metadata={
+            "items": len(build.items),
+            "problems": len(problems),
+            "by_kind": counts_table(build.items["kind"].value_counts().to_dict(), "kind"),
+        },
+    )
+    yield Output(
+        build.dropped,
+        output_name="evaluation_item_report",
+        metadata={
+            "dropped": len(build.dropped),
+            "by_reason": counts_table(build.dropped["reason"].value_counts().to_dict(), "reason"),
+        },
+    )
     missing = unaccounted_problems(problems, build)
     yield AssetCheckResult(
-        check_name="evaluation_item_conservation", asset_key="evaluation_items", passed=not missing,
+        check_name="evaluation_item_conservation",
+        asset_key="evaluation_items",
+        passed=not missing,
         metadata={"problems": len(problems), "unaccounted": ", ".join(missing[:20]) or "none"},
     )
 
@@ -91,8 +116,9 @@ def evaluation(
     """Greedy answers of the base and the trained policy on the same items, scored by execution."""
     config = settings.get()
     items = select_items(evaluation_items, config.evaluation.items_per_kind)
-    heldout = select_heldout(training_tasks[training_tasks["split"] == "test"], config.evaluation.heldout_tasks,
-                             config.evaluation.seed)
+    heldout = select_heldout(
+        training_tasks[training_tasks["split"] == "test"], config.evaluation.heldout_tasks, config.evaluation.seed
+    )
     prompts = evaluation_prompts(items, heldout)
     run = grpo_training.iloc[0]
     candidates = {"base": models.location(config.model.policy)}
@@ -102,36 +128,54 @@ def evaluation(
     with sandbox.open(config.sandbox) as opened:
         for name, location in candidates.items():
             context.log.info(f"{name}: answering {len(prompts)} prompts greedily with {location}")
-            answers = generate_greedy(location, list(prompts["prompt"]), config.evaluation.max_new_tokens,
-                                      config.evaluation.batch_size, progress_logger(context.log, f"{name} generation"),
-                                      openings=list(prompts["opening"]) if config.evaluation.open_answers else None)
+            answers = generate_greedy(
+                location,
+                list(prompts["prompt"]),
+                config.evaluation.max_new_tokens,
+                config.evaluation.batch_size,
+                progress_logger(context.log, f"{name} generation"),
+                openings=list(prompts["opening"]) if config.evaluation.open_answers else None,
+            )
             parts.append(score_answers(name, prompts, answers, items, heldout, opened, config.reward))
     predictions = pd.concat(parts, ignore_index=True)
     summary = summarize(predictions)
-    intervals = interval_table(predictions, config.evaluation.bootstrap_resamples, config.evaluation.confidence,
-                               config.evaluation.seed)
+    intervals = interval_table(
+        predictions, config.evaluation.bootstrap_resamples, config.evaluation.confidence, config.evaluation.seed
+    )
     contamination = contamination_report(
-        evaluation_items[["problem_id", "code"]], curated_snippets[["snippet_id", "code"]],
+        evaluation_items[["problem_id", "code"]],
+        curated_snippets[["snippet_id", "code"]],
         config.curation.gamma,
     )
-    heldout_by_error = predictions[predictions["benchmark"].str.startswith("codeboost")].assign(
-        error_type=lambda frame: frame["error_type"].fillna("none")
-    ).pivot_table(index=["benchmark", "error_type"], columns="model", values="score", aggfunc="mean").reset_index()
-    yield Output(summary, output_name="evaluation", metadata={
-        "summary": frame_table(summary.round(3)),
-        "comparison": comparison_plot(intervals, config.evaluation.confidence),
-        "intervals": frame_table(intervals.round(3)),
-        "heldout_strata": counts_table(
-            (heldout["task_type"] + "/" + heldout["error_type"].fillna("none")).value_counts().to_dict(), "stratum"
-        ),
-        "heldout_by_error_type": frame_table(heldout_by_error.round(3)),
-        "items_evaluated": len(prompts),
-        "trained_checkpoint": str(run["checkpoint"]),
-        "dataset_version": str(run["dataset_version"]),
-        "contaminated_problems": int(contamination["near_duplicate"].sum()),
-        "closest_training_snippets": frame_table(contamination.nsmallest(5, "distance").round(3)),
-    })
-    yield Output(predictions, output_name="evaluation_predictions", metadata={
-        "predictions": len(predictions),
-        "failures_by_reason": counts_table(predictions["reason"].dropna().value_counts().to_dict(), "reason"),
-    })
+    heldout_by_error = (
+        predictions[predictions["benchmark"].str.startswith("codeboost")]
+        .assign(error_type=lambda frame: frame["error_type"].fillna("none"))
+        .pivot_table(index=["benchmark", "error_type"], columns="model", values="score", aggfunc="mean")
+        .reset_index()
+    )
+    yield Output(
+        summary,
+        output_name="evaluation",
+        metadata={
+            "summary": frame_table(summary.round(3)),
+            "comparison": comparison_plot(intervals, config.evaluation.confidence),
+            "intervals": frame_table(intervals.round(3)),
+            "heldout_strata": counts_table(
+                (heldout["task_type"] + "/" + heldout["error_type"].fillna("none")).value_counts().to_dict(), "stratum"
+            ),
+            "heldout_by_error_type": frame_table(heldout_by_error.round(3)),
+            "items_evaluated": len(prompts),
+            "trained_checkpoint": str(run["checkpoint"]),
+            "dataset_version": str(run["dataset_version"]),
+            "contaminated_problems": int(contamination["near_duplicate"].sum()),
+            "closest_training_snippets": frame_table(contamination.nsmallest(5, "distance").round(3)),
+        },
+    )
+    yield Output(
+        predictions,
+        output_name="evaluation_predictions",
+        metadata={
+            "predictions": len(predictions),
+            "failures_by_reason": counts_table(predictions["reason"].dropna().value_counts().to_dict(), "reason"),
+        },
+    )

@@ -35,7 +35,10 @@ def _metadata(by_status, by_error_type, wall_ms: pd.Series, slowest: pd.DataFram
 
 
 def _on_ray(
-    context: AssetExecutionContext, settings: SettingsResource, sandbox: SandboxResource, scale_out: RayScaleOut,
+    context: AssetExecutionContext,
+    settings: SettingsResource,
+    sandbox: SandboxResource,
+    scale_out: RayScaleOut,
     variants: TableSource,
 ):
     config = settings.get()
@@ -48,19 +51,37 @@ def _on_ray(
 
     with scale_out.session(config.scale_out.namespace), scale_out.scratch() as scratch:
         with sandbox.pools(config.sandbox, config.scale_out) as pools:
-            context.log.info(f"running the variants on {len(pools.actors)} Ray sandbox pools ({sum(pools.slots)} slots)")
+            context.log.info(
+                f"running the variants on {len(pools.actors)} Ray sandbox pools ({sum(pools.slots)} slots)"
+            )
             stage = execute_on_ray(variants, scratch / "execution_records.parquet", pools, config.scale_out, on_batch)
-        metadata = _metadata(tally.by_status, tally.by_error_type, pd.Series(tally.wall_ms_sample, dtype=float),
-                             tally.slowest(), sandbox.backend, tally.python_versions)
-        metadata.update({"programs": tally.records, "ray_batches": stage.batches, "retried_batches": stage.retried_batches,
-                         "lost_batches": stage.lost_batches})
+        metadata = _metadata(
+            tally.by_status,
+            tally.by_error_type,
+            pd.Series(tally.wall_ms_sample, dtype=float),
+            tally.slowest(),
+            sandbox.backend,
+            tally.python_versions,
+        )
+        metadata.update(
+            {
+                "programs": tally.records,
+                "ray_batches": stage.batches,
+                "retried_batches": stage.retried_batches,
+                "lost_batches": stage.lost_batches,
+            }
+        )
         records = stage.outputs[0] if isinstance(variants, ParquetFile) else stage.outputs[0].read()
         yield Output(records, metadata=metadata)
     yield AssetCheckResult(
         check_name="execution_conservation",
         asset_key="execution_records",
         passed=tally.records == tally.planned and not tally.mismatched_batches,
-        metadata={"planned": tally.planned, "records": tally.records, "mismatched_batches": len(tally.mismatched_batches)},
+        metadata={
+            "planned": tally.planned,
+            "records": tally.records,
+            "mismatched_batches": len(tally.mismatched_batches),
+        },
         description="one record per (variant, test case)",
     )
 
@@ -91,8 +112,14 @@ def execution_records(
     with sandbox.open(limits) as opened:
         records = execute_runs(planned, opened, sandbox.backend, progress=progress_logger(context.log, "execution"))
     slowest = records.nlargest(SLOWEST_SHOWN, "wall_ms")[["program_id", "variant_id", "status", "wall_ms", "cpu_ms"]]
-    metadata = _metadata(records["status"].value_counts().to_dict(), records["error_type"].dropna().value_counts().to_dict(),
-                         records["wall_ms"], slowest, sandbox.backend, records["python_version"])
+    metadata = _metadata(
+        records["status"].value_counts().to_dict(),
+        records["error_type"].dropna().value_counts().to_dict(),
+        records["wall_ms"],
+        slowest,
+        sandbox.backend,
+        records["python_version"],
+    )
     yield Output(records, metadata={"programs": len(records), **metadata})
     yield AssetCheckResult(
         check_name="execution_conservation",

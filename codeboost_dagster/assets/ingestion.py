@@ -84,8 +84,12 @@ def _schema_check(kept: pd.DataFrame, dropped: pd.DataFrame) -> AssetCheckResult
     group_name=INGESTION_GROUP,
     ins={"raw_snippets": AssetIn()},
     outs={
-        "filtered_snippets": AssetOut(io_manager_key="parquet_io_manager", description="Rows that pass the basic filters."),
-        "filter_report": AssetOut(io_manager_key="parquet_io_manager", description="Every dropped row with its reason."),
+        "filtered_snippets": AssetOut(
+            io_manager_key="parquet_io_manager", description="Rows that pass the basic filters."
+        ),
+        "filter_report": AssetOut(
+            io_manager_key="parquet_io_manager", description="Every dropped row with its reason."
+        ),
     },
     check_specs=[
         AssetCheckSpec("filter_conservation", asset="filtered_snippets", blocking=True),

@@ -80,8 +80,14 @@ def bar_plot(table: pd.DataFrame, title: str, errors: dict | None = None) -> Met
     positions = range(len(table.index))
     for offset, column in enumerate(table.columns):
         error = errors.get(column) if errors else None
-        axes.bar([position + offset * width for position in positions], table[column].fillna(0), width, label=str(column),
-                 yerr=None if error is None else [list(error[0].fillna(0)), list(error[1].fillna(0))], capsize=3)
+        axes.bar(
+            [position + offset * width for position in positions],
+            table[column].fillna(0),
+            width,
+            label=str(column),
+            yerr=None if error is None else [list(error[0].fillna(0)), list(error[1].fillna(0))],
+            capsize=3,
+        )
     axes.set_xticks([position + width * (len(table.columns) - 1) / 2 for position in positions])
     axes.set_xticklabels([str(label) for label in table.index], fontsize="small")
     axes.legend(loc="best", fontsize="small")

@@ -37,20 +37,30 @@ def _certification_metadata(build: TaskBuild) -> dict:
     """What the checks found: eligible-mask share, probes per task, the audit, nondeterministic drops."""
     stats, audit = build.stats, build.audit
     checked = stats.get("mask_lines_checked", 0)
-    probes = {key.removeprefix("probes_per_task_"): count for key, count in stats.items()
-              if key.startswith("probes_per_task_")}
-    by_stub = (audit.groupby("stub")["passed"].agg(["count", "sum"]).rename(columns={"count": "scored", "sum": "passed"})
-               if len(audit) else pd.DataFrame(columns=["scored", "passed"]))
+    probes = {
+        key.removeprefix("probes_per_task_"): count
+        for key, count in stats.items()
+        if key.startswith("probes_per_task_")
+    }
+    by_stub = (
+        audit.groupby("stub")["passed"].agg(["count", "sum"]).rename(columns={"count": "scored", "sum": "passed"})
+        if len(audit)
+        else pd.DataFrame(columns=["scored", "passed"])
+    )
     return {
         "load_bearing_share": round(stats.get("mask_lines_load_bearing", 0) / checked, 4) if checked else 0.0,
         "mask_lines_checked": checked,
         "backward_without_load_bearing_line": stats.get("backward_without_load_bearing_line", 0),
         "probes_per_task": counts_table(probes, "probes"),
-        "probes_per_task_plot": bar_plot(pd.DataFrame({"tasks": probes}).rename_axis("probes"), "hidden probes per backward task")
-        if probes else MetadataValue.md("_no backward tasks_"),
+        "probes_per_task_plot": bar_plot(
+            pd.DataFrame({"tasks": probes}).rename_axis("probes"), "hidden probes per backward task"
+        )
+        if probes
+        else MetadataValue.md("_no backward tasks_"),
         "exploit_audit": frame_table(by_stub.reset_index()),
         "exploitable_examples": frame_table(audit[audit["passed"]].head(5)[["program_id", "stub", "answer"]])
-        if len(audit) else MetadataValue.md("_none_"),
+        if len(audit)
+        else MetadataValue.md("_none_"),
         "exploitable_dropped": int((build.dropped["reason"] == "exploitable").sum()),
         "nondeterministic_dropped": int((build.dropped["reason"] == "nondeterministic").sum()),
         "backward_drawn": stats.get("backward_drawn", 0),
@@ -68,9 +78,13 @@ def _exploit_audit_check(build: TaskBuild) -> AssetCheckResult:
         check_name="exploit_audit",
         asset_key="training_tasks",
         passed=passed.empty and unaudited == 0,
-        metadata={"tasks": len(kept), "stub_passes": len(passed), "unaudited_tasks": unaudited,
-                  "stubs": ", ".join(STUBS + tuple(f"forward:{name}" for name in FORWARD_STUBS)),
-                  "examples": frame_table(passed.head(5)[["task_id", "stub", "answer"]])},
+        metadata={
+            "tasks": len(kept),
+            "stub_passes": len(passed),
+            "unaudited_tasks": unaudited,
+            "stubs": ", ".join(STUBS + tuple(f"forward:{name}" for name in FORWARD_STUBS)),
+            "examples": frame_table(passed.head(5)[["task_id", "stub", "answer"]]),
+        },
         description="every task was scored against every trivial stub and none passed",
     )
 
@@ -83,21 +97,34 @@ def _exploit_audit_check(build: TaskBuild) -> AssetCheckResult:
             description="Forward and backward prompts with their ground truth and run context, split by snippet.",
         ),
         "task_report": AssetOut(
-            io_manager_key="parquet_io_manager", description="Every execution record that gave no task, with its reason."
+            io_manager_key="parquet_io_manager",
+            description="Every execution record that gave no task, with its reason.",
         ),
     },
     pool="sandbox",
     check_specs=[
-        AssetCheckSpec("task_conservation", asset="training_tasks", blocking=True,
-                       description="every execution record gives a task or a drop reason"),
-        AssetCheckSpec("split_by_snippet", asset="training_tasks", blocking=True,
-                       description="no snippet has tasks in two splits"),
-        AssetCheckSpec("exploit_audit", asset="training_tasks", blocking=True,
-                       description="every task was scored against every trivial stub and none passed"),
+        AssetCheckSpec(
+            "task_conservation",
+            asset="training_tasks",
+            blocking=True,
+            description="every execution record gives a task or a drop reason",
+        ),
+        AssetCheckSpec(
+            "split_by_snippet", asset="training_tasks", blocking=True, description="no snippet has tasks in two splits"
+        ),
+        AssetCheckSpec(
+            "exploit_audit",
+            asset="training_tasks",
+            blocking=True,
+            description="every task was scored against every trivial stub and none passed",
+        ),
     ],
 )
 def training_tasks(
-    context: AssetExecutionContext, settings: SettingsResource, sandbox: SandboxResource, execution_records: pd.DataFrame
+    context: AssetExecutionContext,
+    settings: SettingsResource,
+    sandbox: SandboxResource,
+    execution_records: pd.DataFrame,
 ):
     """Certified error-aware forward/backward tasks; every run that gives none is reported with its reason."""
     config = settings.get()

@@ -56,16 +56,32 @@ def grpo_training(
     model = models.location(config.model.policy)
     context.log.info(f"training {config.model.policy} with {backend} on dataset {version} into {output_dir}")
     if backend == "trl":
-        run: TrainingRun = train_with_trl(model, splits.loc["train", "path"], config.grpo, config.local_training,
-                                          config.reward, output_dir, on_step=_step_logger(context))
+        run: TrainingRun = train_with_trl(
+            model,
+            splits.loc["train", "path"],
+            config.grpo,
+            config.local_training,
+            config.reward,
+            output_dir,
+            on_step=_step_logger(context),
+        )
         dry_run = False
     else:
         run, dry_run = run_verl_job(context, trainer, config, model, splits, str(output_dir)), trainer.dry_run
     metrics = run.metrics.reindex(columns=TRAINING_METRICS.names)
     summary = pd.DataFrame(
-        [{"backend": backend, "model": config.model.policy, "dataset_version": version, "checkpoint": run.checkpoint,
-          "steps": len(metrics), "seconds": run.seconds, "dry_run": dry_run,
-          "trainer_config": json.dumps(run.config, default=str)}],
+        [
+            {
+                "backend": backend,
+                "model": config.model.policy,
+                "dataset_version": version,
+                "checkpoint": run.checkpoint,
+                "steps": len(metrics),
+                "seconds": run.seconds,
+                "dry_run": dry_run,
+                "trainer_config": json.dumps(run.config, default=str),
+            }
+        ],
         columns=GRPO_RUNS.names,
     )
     per_step = metrics["step_seconds"].mean() if len(metrics) else float("nan")
@@ -88,6 +104,9 @@ def grpo_training(
     yield Output(
         metrics,
         output_name="training_metrics",
-        metadata={"steps": len(metrics), "per_step": frame_table(metrics.round(4)),
-                  "training_curve": curve_plot(metrics, "step", CURVE_COLUMNS, f"GRPO ({backend})")},
+        metadata={
+            "steps": len(metrics),
+            "per_step": frame_table(metrics.round(4)),
+            "training_curve": curve_plot(metrics, "step", CURVE_COLUMNS, f"GRPO ({backend})"),
+        },
     )

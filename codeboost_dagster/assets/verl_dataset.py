@@ -30,7 +30,8 @@ from codeboost_dagster.resources.training_files import TrainingFiles
             description="Manifest of the train/val Parquet files verl trains on: paths, counts, version, tokenizer.",
         ),
         "verl_dataset_report": AssetOut(
-            io_manager_key="parquet_io_manager", description="Tasks dropped because their prompt or reference answer is over its token budget."
+            io_manager_key="parquet_io_manager",
+            description="Tasks dropped because their prompt or reference answer is over its token budget.",
         ),
     },
     check_specs=[AssetCheckSpec("verl_conservation", asset="verl_dataset", blocking=True)],
@@ -54,10 +55,19 @@ def verl_dataset(
         path = training_files.path("verl_dataset", version, f"{split}.parquet")
         publish(path, lambda handle, rows=rows: write_verl_split(rows, handle))
         task_types = rows["extra_info"].map(lambda info: info["task_type"]).value_counts()
-        manifest.append({"split": split, "path": str(path), "rows": len(rows),
-                         "forward": int(task_types.get("forward", 0)), "backward": int(task_types.get("backward", 0)),
-                         "version": version, "tokenizer": config.model.policy, "max_prompt_tokens": budget,
-                         "max_answer_tokens": answer_budget})
+        manifest.append(
+            {
+                "split": split,
+                "path": str(path),
+                "rows": len(rows),
+                "forward": int(task_types.get("forward", 0)),
+                "backward": int(task_types.get("backward", 0)),
+                "version": version,
+                "tokenizer": config.model.policy,
+                "max_prompt_tokens": budget,
+                "max_answer_tokens": answer_budget,
+            }
+        )
         context.log.info(f"wrote {len(rows)} {split} rows to {path}")
     manifest_frame = pd.DataFrame(manifest, columns=VERL_DATASET.names)
     paths = {f"{row['split']}_path": MetadataValue.path(row["path"]) for row in manifest}
@@ -84,8 +94,10 @@ def verl_dataset(
     yield Output(
         dataset.dropped,
         output_name="verl_dataset_report",
-        metadata={"dropped": len(dataset.dropped),
-                  "dropped_by_type": counts_table(dataset.dropped["task_type"].value_counts().to_dict(), "task type")},
+        metadata={
+            "dropped": len(dataset.dropped),
+            "dropped_by_type": counts_table(dataset.dropped["task_type"].value_counts().to_dict(), "task type"),
+        },
     )
     accounted = sum(row["rows"] for row in manifest) + len(dataset.dropped) + dataset.held_out
     yield AssetCheckResult(

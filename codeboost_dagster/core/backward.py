@@ -46,13 +46,19 @@ def score_answers(
 
     Two batches: every visible run, then the probes of the answers that reproduced it.
     """
+
     def run_some(programs: list[Program]) -> list[ExecutionResult]:
         return run(programs) if programs else []
 
     present = [position for position, (_, answer) in enumerate(answers) if answer is not None]
     visible = dict(zip(present, run_some([visible_program(*answers[position]) for position in present])))
-    promising = [position for position in present if reproduces(
-        visible[position].stdout, visible[position].stderr, visible[position].status, answers[position][0])]
+    promising = [
+        position
+        for position in present
+        if reproduces(
+            visible[position].stdout, visible[position].stderr, visible[position].status, answers[position][0]
+        )
+    ]
     probe_batches = [probe_programs(*answers[position]) for position in promising]
     flat = iter(run_some([program for batch in probe_batches for program in batch]))
     probes = {position: [next(flat) for _ in batch] for position, batch in zip(promising, probe_batches)}
@@ -65,10 +71,12 @@ def score_answers(
         infra_error = float(any(result.status == "sandbox_error" for result in results))
         defended = position in probes and all(
             reproduces(result.stdout, result.stderr, result.status, probe)
-            for result, probe in zip(probes[position], truth.get("probes", [])))
+            for result, probe in zip(probes[position], truth.get("probes", []))
+        )
         if defended:
-            score = score_outputs(visible[position].stdout, visible[position].stderr, truth["stdout"],
-                                  truth["stderr"], 1, 1, weights)
+            score = score_outputs(
+                visible[position].stdout, visible[position].stderr, truth["stdout"], truth["stderr"], 1, 1, weights
+            )
         else:
             score = combine(1, 1, False, 0.0, weights)
         scores.append(dataclasses.replace(score, infra_error=infra_error))

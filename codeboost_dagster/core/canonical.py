@@ -65,8 +65,9 @@ def _line_map(original: Sequence[str], canonical: Sequence[str]) -> tuple[int | 
     """Each canonical line's original line: equal lines align; inside a changed block a canonical line
     maps to the next original line it begins (a line whose comment was cut), else to None (`pass`)."""
     mapped: list[int | None] = [None] * len(canonical)
-    matcher = difflib.SequenceMatcher(None, [line.rstrip() for line in original], [line.rstrip() for line in canonical],
-                                      autojunk=False)
+    matcher = difflib.SequenceMatcher(
+        None, [line.rstrip() for line in original], [line.rstrip() for line in canonical], autojunk=False
+    )
     for tag, first_start, first_end, second_start, second_end in matcher.get_opcodes():
         if tag == "equal":
             for offset in range(first_end - first_start):

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pandas as pd
 
@@ -48,7 +48,7 @@ def plan_runs(variants: pd.DataFrame) -> list[PlannedRun]:
 
 
 def _not_run(problem: str, backend: str) -> ExecutionResult:
-    now = datetime.now(timezone.utc).isoformat(timespec="milliseconds")
+    now = datetime.now(UTC).isoformat(timespec="milliseconds")
     return ExecutionResult("", "", None, "sandbox_error", None, 0.0, 0.0, backend, "", "", now, now, problem)
 
 

@@ -58,7 +58,10 @@ def drop_reason(row: dict, settings: FilterSettings) -> tuple[str, str | None] |
     if len(code) > settings.max_chars or lines > settings.max_lines:
         return "too_large", f"{lines} lines, {len(code)} chars (limits {settings.max_lines}, {settings.max_chars})"
     if lines < settings.min_lines or len(code.strip()) < settings.min_chars:
-        return "too_short", f"{lines} lines, {len(code.strip())} chars (minimum {settings.min_lines}, {settings.min_chars})"
+        return (
+            "too_short",
+            f"{lines} lines, {len(code.strip())} chars (minimum {settings.min_lines}, {settings.min_chars})",
+        )
     problem = compile_problem(code)
     if problem:
         return "syntax_error", problem

@@ -31,9 +31,13 @@ def generate_greedy(
     tokenizer = AutoTokenizer.from_pretrained(model_location, padding_side="left")
     if tokenizer.pad_token is None:
         tokenizer.pad_token = tokenizer.eos_token
-    model = AutoModelForCausalLM.from_pretrained(
-        model_location, dtype=torch.bfloat16 if device == "cuda" else torch.float32
-    ).to(device).eval()
+    model = (
+        AutoModelForCausalLM.from_pretrained(
+            model_location, dtype=torch.bfloat16 if device == "cuda" else torch.float32
+        )
+        .to(device)
+        .eval()
+    )
     openings = list(openings) if openings is not None else [""] * len(prompts)
     answers: list[str] = []
     for start in range(0, len(prompts), batch_size):
@@ -41,8 +45,9 @@ def generate_greedy(
         texts = [policy_input(tokenizer, prompts[index], openings[index]) for index in chunk]
         batch = tokenizer(texts, return_tensors="pt", padding=True, add_special_tokens=False).to(device)
         with torch.no_grad():
-            output = model.generate(**batch, do_sample=False, max_new_tokens=max_new_tokens,
-                                    pad_token_id=tokenizer.pad_token_id)
+            output = model.generate(
+                **batch, do_sample=False, max_new_tokens=max_new_tokens, pad_token_id=tokenizer.pad_token_id
+            )
         new_tokens = output[:, batch["input_ids"].shape[1] :]
         decoded = tokenizer.batch_decode(new_tokens, skip_special_tokens=True)
         answers.extend(openings[index] + text for index, text in zip(chunk, decoded))

@@ -17,8 +17,20 @@ from collections import Counter
 from codeboost_dagster.core.sandbox.program import harness_start
 
 _SIMPLE_STATEMENTS = (
-    ast.Expr, ast.Assign, ast.AugAssign, ast.AnnAssign, ast.Return, ast.Delete, ast.Raise, ast.Assert,
-    ast.Import, ast.ImportFrom, ast.Global, ast.Nonlocal, ast.Break, ast.Continue,
+    ast.Expr,
+    ast.Assign,
+    ast.AugAssign,
+    ast.AnnAssign,
+    ast.Return,
+    ast.Delete,
+    ast.Raise,
+    ast.Assert,
+    ast.Import,
+    ast.ImportFrom,
+    ast.Global,
+    ast.Nonlocal,
+    ast.Break,
+    ast.Continue,
 )
 
 
@@ -38,8 +50,11 @@ def maskable_lines(code: str) -> list[int]:
     per_line = Counter(
         line
         for node in statements
-        for line in (range(node.lineno, (node.end_lineno or node.lineno) + 1)
-                     if isinstance(node, _SIMPLE_STATEMENTS) else (node.lineno,))
+        for line in (
+            range(node.lineno, (node.end_lineno or node.lineno) + 1)
+            if isinstance(node, _SIMPLE_STATEMENTS)
+            else (node.lineno,)
+        )
     )
     end = harness_start(code)
     lines = code.split("\n")

@@ -35,7 +35,7 @@ class PackagedModel:
         spec = importlib.util.find_spec(self.module)
         if spec is None or not spec.submodule_search_locations:
             raise FileNotFoundError(f"package {self.module!r} is not installed (needed for model {self.file!r})")
-        path = Path(list(spec.submodule_search_locations)[0]) / self.file
+        path = Path(next(iter(spec.submodule_search_locations))) / self.file
         if not path.is_file():
             raise FileNotFoundError(f"{path} is missing from package {self.module!r}")
         return path

@@ -57,7 +57,7 @@ def _literal_sites(code: str, masked_index: int) -> list[_Site]:
 def _string_body(literal: str) -> tuple[int, int] | None:
     """(start, end) of a plain one-line string literal's contents; None for f-strings and others."""
     prefix = len(literal) - len(literal.lstrip("rRbBuU"))
-    if "f" in literal[:prefix].lower() or literal[prefix:prefix + 3] in ('"""', "'''"):
+    if "f" in literal[:prefix].lower() or literal[prefix : prefix + 3] in ('"""', "'''"):
         return None
     return prefix + 1, len(literal) - 1
 
@@ -69,11 +69,11 @@ def _other_char(char: str, rng: random.Random) -> str:
 
 def _edit_text(text: str, start: int, end: int, rng: random.Random) -> str | None:
     """`text` with one ASCII letter or digit of text[start:end] (not after a backslash) changed."""
-    positions = [i for i in range(start, end) if text[i].isascii() and text[i].isalnum() and text[i - 1:i] != "\\"]
+    positions = [i for i in range(start, end) if text[i].isascii() and text[i].isalnum() and text[i - 1 : i] != "\\"]
     if not positions:
         return None
     position = rng.choice(positions)
-    return text[:position] + _other_char(text[position], rng) + text[position + 1:]
+    return text[:position] + _other_char(text[position], rng) + text[position + 1 :]
 
 
 def _edit_number(literal: str, rng: random.Random) -> str | None:
@@ -93,7 +93,9 @@ def _edit_site(site: _Site, rng: random.Random) -> str | None:
     return _edit_text(site.text, *body, rng) if body else None
 
 
-def perturbations(code: str, masked_index: int, stdin: str, rng: random.Random, count: int, edits: int) -> list[Perturbation]:
+def perturbations(
+    code: str, masked_index: int, stdin: str, rng: random.Random, count: int, edits: int
+) -> list[Perturbation]:
     """Up to `count` distinct perturbations of `edits` literal or stdin changes each, none on the masked line."""
     sites: list[_Site | None] = [*_literal_sites(code, masked_index)]
     if any(char.isascii() and char.isalnum() for char in stdin):
@@ -113,7 +115,7 @@ def perturbations(code: str, masked_index: int, stdin: str, rng: random.Random, 
             if replacement is None:
                 continue
             line = lines[site.line]
-            lines[site.line] = line[: site.start] + replacement + line[site.end:]
+            lines[site.line] = line[: site.start] + replacement + line[site.end :]
             described.append(f"line {site.line + 1}: {site.text} -> {replacement}")
         new_code = "\n".join(lines)
         if (new_code, new_stdin) == (code, stdin) or compile_problem(new_code) is not None:

@@ -49,7 +49,9 @@ FORWARD_EXAMPLE_STDERR = (
     'Traceback (most recent call last):\n  File "/sandbox/main.py", line 2, in <module>\n'
     "    print(1 / 0)\n          ~~^~~\nZeroDivisionError: division by zero\n"
 )
-FORWARD_EXAMPLE = fenced_block(STDOUT_TAG, FORWARD_EXAMPLE_STDOUT) + "\n" + fenced_block(STDERR_TAG, FORWARD_EXAMPLE_STDERR)
+FORWARD_EXAMPLE = (
+    fenced_block(STDOUT_TAG, FORWARD_EXAMPLE_STDOUT) + "\n" + fenced_block(STDERR_TAG, FORWARD_EXAMPLE_STDERR)
+)
 
 
 def forward_prompt(code: str, context: RunContext) -> str:
@@ -86,7 +88,9 @@ def reference_completion(ground_truth: dict, reference_answer: str | None = None
     """The answer a perfect policy writes: the recorded outputs (forward) or the masked line
     (backward); used to check that a reward setup gives the maximum score end to end."""
     if ground_truth["task_type"] == "forward":
-        return fenced_block(STDOUT_TAG, ground_truth["stdout"]) + "\n" + fenced_block(STDERR_TAG, ground_truth["stderr"])
+        return (
+            fenced_block(STDOUT_TAG, ground_truth["stdout"]) + "\n" + fenced_block(STDERR_TAG, ground_truth["stderr"])
+        )
     return fenced_block(f"answer_{ground_truth['mask_token']}", (reference_answer or "") + "\n")
 
 

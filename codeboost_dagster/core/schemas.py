@@ -97,8 +97,8 @@ TASK_DROPS = pa.schema(
 )
 
 CURATED_SNIPPETS = pa.schema(
-    list(FILTERED_SNIPPETS)
-    + [
+    [
+        *list(FILTERED_SNIPPETS),
         pa.field("previously_selected", pa.bool_(), nullable=False),
         pa.field("final_chunk", pa.int32(), nullable=False),
         pa.field("rounds_survived", pa.int32(), nullable=False),
@@ -223,8 +223,10 @@ TRAINING_METRICS = pa.schema(
 )
 
 EVALUATION_ITEMS = pa.schema(
-    [pa.field(name, pa.large_string() if name == "code" else pa.string(), nullable=False)
-     for name in ("item_id", "kind", "problem_id", "entry_point", "code", "input", "output")]
+    [
+        pa.field(name, pa.large_string() if name == "code" else pa.string(), nullable=False)
+        for name in ("item_id", "kind", "problem_id", "entry_point", "code", "input", "output")
+    ]
 )
 
 EVALUATION_ITEM_DROPS = pa.schema(

@@ -97,8 +97,9 @@ def check_wall_time_s(wall_ms: float, settings: TaskSettings, limits: SandboxLim
 
 
 def _context(record: dict, limits: SandboxLimits) -> RunContext:
-    return RunContext(limits.program_path, limits.working_dir, record["python_version"], record["command"],
-                      record["stdin"] or "")
+    return RunContext(
+        limits.program_path, limits.working_dir, record["python_version"], record["command"], record["stdin"] or ""
+    )
 
 
 def _returncode(record: dict) -> int:
@@ -119,15 +120,19 @@ class _Builder:
         self.stats: Counter = Counter()
 
     def drop(self, record: dict, reason: str, detail: str | None = None) -> None:
-        self.dropped.append({"program_id": record["program_id"], "variant_id": record["variant_id"],
-                             "reason": reason, "detail": detail})
+        self.dropped.append(
+            {"program_id": record["program_id"], "variant_id": record["variant_id"], "reason": reason, "detail": detail}
+        )
 
     def wall(self, record: dict) -> float:
         return check_wall_time_s(record["wall_ms"], self.settings, self.limits)
 
     def program(self, record: dict, code: str | None = None, stdin: str | None = None) -> Program:
-        return Program(code=record["code"] if code is None else code,
-                       stdin=(record["stdin"] or "") if stdin is None else stdin, wall_time_s=self.wall(record))
+        return Program(
+            code=record["code"] if code is None else code,
+            stdin=(record["stdin"] or "") if stdin is None else stdin,
+            wall_time_s=self.wall(record),
+        )
 
     # ---- 1-3: usable, unique, deterministic runs -------------------------------------------
     def usable(self, rows: Sequence[dict]) -> list[dict]:
@@ -150,9 +155,13 @@ class _Builder:
         results = self.run([self.program(record) for record in rows for _ in range(reruns)], "determinism")
         kept = []
         for position, record in enumerate(rows):
-            again = results[position * reruns:(position + 1) * reruns]
-            differing = [result for result in again if (result.stdout, result.stderr, result.status)
-                         != (record["stdout"], record["stderr"], record["status"])]
+            again = results[position * reruns : (position + 1) * reruns]
+            differing = [
+                result
+                for result in again
+                if (result.stdout, result.stderr, result.status)
+                != (record["stdout"], record["stderr"], record["status"])
+            ]
             if differing:
                 self.drop(record, "nondeterministic", f"a re-run ended {differing[0].status} with other output")
             else:
@@ -162,20 +171,28 @@ class _Builder:
     # ---- 5: load-bearing masks -------------------------------------------------------------
     def prompt(self, record: dict, index: int) -> str:
         masked = mask(record["code"], index, self.settings.mask_token)
-        return backward_prompt(masked, self.settings.mask_token, record["stdout"], record["stderr"],
-                               _context(record, self.limits))
+        return backward_prompt(
+            masked, self.settings.mask_token, record["stdout"], record["stderr"], _context(record, self.limits)
+        )
 
     def choose_masks(self, drawn: list[_Backward]) -> tuple[list[_Backward], list[dict]]:
         """Backward tasks with a load-bearing mask, and the records that fall back to forward."""
         checks: list[tuple[_Backward, int]] = []
         for task in drawn:
             lines = task.record["code"].split("\n")
-            candidates = [index for index in maskable_lines(task.record["code"])
-                          if not shown_elsewhere(lines[index], self.prompt(task.record, index))]
+            candidates = [
+                index
+                for index in maskable_lines(task.record["code"])
+                if not shown_elsewhere(lines[index], self.prompt(task.record, index))
+            ]
             task.rng.shuffle(candidates)
             checks += [(task, index) for index in candidates[: self.settings.mask_candidates]]
-        programs = [self.program(task.record, replace_line(task.record["code"], index, noop_line(
-            task.record["code"].split("\n")[index]))) for task, index in checks]
+        programs = [
+            self.program(
+                task.record, replace_line(task.record["code"], index, noop_line(task.record["code"].split("\n")[index]))
+            )
+            for task, index in checks
+        ]
         results = self.run(programs, "load-bearing lines")
         for (task, index), result in zip(checks, results):
             load_bearing = not reproduces(result.stdout, result.stderr, result.status, _observed(task.record))
@@ -191,34 +208,57 @@ class _Builder:
     def find_probes(self, tasks: list[_Backward]) -> list[_Backward]:
         """Probes that change the output and reach the masked line: with the line replaced by one that
         writes the visible output and exits, the perturbed program must no longer reproduce the probe."""
-        tried = [(task, candidate) for task in tasks for candidate in perturbations(
-            task.record["code"], task.index, task.record["stdin"] or "", task.rng,
-            self.settings.probe_candidates, self.settings.probe_edits)]
+        tried = [
+            (task, candidate)
+            for task in tasks
+            for candidate in perturbations(
+                task.record["code"],
+                task.index,
+                task.record["stdin"] or "",
+                task.rng,
+                self.settings.probe_candidates,
+                self.settings.probe_edits,
+            )
+        ]
         programs = []
         for task, candidate in tried:
             record, lines = task.record, task.record["code"].split("\n")
-            stop = print_and_exit_line(indentation(lines[task.index]), record["stdout"], record["stderr"],
-                                       _returncode(record))
-            programs += [self.program(record, candidate.code, candidate.stdin),
-                         self.program(record, replace_line(candidate.code, task.index, stop), candidate.stdin)]
+            stop = print_and_exit_line(
+                indentation(lines[task.index]), record["stdout"], record["stderr"], _returncode(record)
+            )
+            programs += [
+                self.program(record, candidate.code, candidate.stdin),
+                self.program(record, replace_line(candidate.code, task.index, stop), candidate.stdin),
+            ]
         results = self.run(programs, "probes")
         for position, (task, candidate) in enumerate(tried):
             result, stopped = results[2 * position], results[2 * position + 1]
             observed = {"stdout": result.stdout, "stderr": result.stderr, "status": result.status}
-            usable = (result.status in ("ok", "error")
-                      and not reproduces(result.stdout, result.stderr, result.status, _observed(task.record))
-                      and not reproduces(stopped.stdout, stopped.stderr, stopped.status, observed))
+            usable = (
+                result.status in ("ok", "error")
+                and not reproduces(result.stdout, result.stderr, result.status, _observed(task.record))
+                and not reproduces(stopped.stdout, stopped.stderr, stopped.status, observed)
+            )
             if usable and len(task.probes) < self.settings.probes_per_task:
-                task.probes.append({"masked_code": mask(candidate.code, task.index, self.settings.mask_token),
-                                    "stdin": candidate.stdin, **observed, "edits": list(candidate.edits)})
+                task.probes.append(
+                    {
+                        "masked_code": mask(candidate.code, task.index, self.settings.mask_token),
+                        "stdin": candidate.stdin,
+                        **observed,
+                        "edits": list(candidate.edits),
+                    }
+                )
         kept = []
         for task in tasks:
             self.stats[f"probes_per_task_{len(task.probes)}"] += 1
             if task.probes:
                 kept.append(task)
             else:
-                self.drop(task.record, "no_probe", "no perturbation outside the masked line changed the output "
-                          "of a run that reaches the masked line")
+                self.drop(
+                    task.record,
+                    "no_probe",
+                    "no perturbation outside the masked line changed the output of a run that reaches the masked line",
+                )
         return kept
 
     # ---- 7: exploit audit ------------------------------------------------------------------
@@ -228,19 +268,30 @@ class _Builder:
         for task in tasks:
             record, lines = task.record, task.record["code"].split("\n")
             answers.append((task, "reference", lines[task.index]))
-            stubs = stub_answers(self.settings.exploit_stubs, lines, task.index, record["stdout"], record["stderr"],
-                                 _returncode(record))
+            stubs = stub_answers(
+                self.settings.exploit_stubs, lines, task.index, record["stdout"], record["stderr"], _returncode(record)
+            )
             answers += [(task, name, line) for name, line in stubs.items()]
         truths = {id(task): self.truth(task) for task in tasks}
-        scores = score_answers([(truths[id(task)], line) for task, _, line in answers],
-                               lambda programs: self.run(programs, "exploit audit"), weights)
+        scores = score_answers(
+            [(truths[id(task)], line) for task, _, line in answers],
+            lambda programs: self.run(programs, "exploit audit"),
+            weights,
+        )
         verdicts: dict[int, dict[str, bool]] = {}
         for (task, name, line), score in zip(answers, scores):
             passed = score.score >= max_score(weights) - 1e-9
             verdicts.setdefault(id(task), {})[name] = passed
             if name != "reference":
-                self.audit.append({"task_id": self.task_id(task), "program_id": task.record["program_id"],
-                                   "stub": name, "answer": line, "passed": passed})
+                self.audit.append(
+                    {
+                        "task_id": self.task_id(task),
+                        "program_id": task.record["program_id"],
+                        "stub": name,
+                        "answer": line,
+                        "passed": passed,
+                    }
+                )
         kept = []
         for task in tasks:
             verdict = verdicts[id(task)]
@@ -303,9 +354,17 @@ class _Builder:
         exploits = []
         for name, (stdout, stderr) in forward_stub_answers(record["stdin"] or "").items():
             passed = score_outputs(stdout, stderr, record["stdout"], record["stderr"], 2, 2, weights).score >= (
-                max_score(weights) - 1e-9)
-            self.audit.append({"task_id": row["task_id"], "program_id": record["program_id"], "stub": f"forward:{name}",
-                               "answer": stdout, "passed": passed})
+                max_score(weights) - 1e-9
+            )
+            self.audit.append(
+                {
+                    "task_id": row["task_id"],
+                    "program_id": record["program_id"],
+                    "stub": f"forward:{name}",
+                    "answer": stdout,
+                    "passed": passed,
+                }
+            )
             exploits += [name] if passed else []
         if exploits:
             self.drop(record, "exploitable", f"passed by stub(s): {', '.join('forward:' + n for n in exploits)}")
@@ -348,8 +407,14 @@ def build_tasks(
         if row is not None:
             made[record["program_id"]] = row
     tasks = [made[record["program_id"]] for record in rows if record["program_id"] in made]
-    stats = dict(builder.stats, records=len(rows), usable=len(usable), forward_drawn=len(forward),
-                 backward_drawn=len(drawn), backward_kept=len(backward))
+    stats = dict(
+        builder.stats,
+        records=len(rows),
+        usable=len(usable),
+        forward_drawn=len(forward),
+        backward_drawn=len(drawn),
+        backward_kept=len(backward),
+    )
     return TaskBuild(
         tasks=pd.DataFrame(tasks, columns=TRAINING_TASKS.names),
         dropped=pd.DataFrame(builder.dropped, columns=TASK_DROPS.names),

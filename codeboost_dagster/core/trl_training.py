@@ -101,8 +101,9 @@ def trl_dataset_rows(verl_rows: pd.DataFrame, local: LocalTrainingSettings, toke
         messages = list(row["prompt"])
         opening = answer_opening(json.loads(ground_truth)) if local.open_answers else ""
         prompt = policy_input(tokenizer, messages[-1]["content"], opening) if local.open_answers else messages
-        rows.append({"prompt": prompt, "opening": opening, "data_source": row["data_source"],
-                     "ground_truth": ground_truth})
+        rows.append(
+            {"prompt": prompt, "opening": opening, "data_source": row["data_source"], "ground_truth": ground_truth}
+        )
     return rows
 
 
@@ -114,17 +115,26 @@ class CodeBoostReward:
     def __init__(self, weights: RewardSettings) -> None:
         self.weights = weights
 
-    def __call__(self, prompts: list, completions: list, data_source: list[str], ground_truth: list[str],
-                 opening: list[str] | None = None, log_metric: Callable[[str, float], None] | None = None,
-                 **_: Any) -> list[float]:
+    def __call__(
+        self,
+        prompts: list,
+        completions: list,
+        data_source: list[str],
+        ground_truth: list[str],
+        opening: list[str] | None = None,
+        log_metric: Callable[[str, float], None] | None = None,
+        **_: Any,
+    ) -> list[float]:
         """Scores in completion order, each answer read from its opening on; `format_rate`,
         `stdout_ok` and `infra_error` (the share of rollouts whose re-run failed inside the
         sandbox) go to TRL's step metrics."""
         from codeboost_dagster.reward import compute_score_batch
 
         openings = opening or [""] * len(completions)
-        texts = [opening + (completion[-1]["content"] if isinstance(completion, list) else completion)
-                 for opening, completion in zip(openings, completions)]
+        texts = [
+            opening + (completion[-1]["content"] if isinstance(completion, list) else completion)
+            for opening, completion in zip(openings, completions)
+        ]
         scores = compute_score_batch(data_source, texts, ground_truth, None, **vars(self.weights))
         if log_metric is not None and scores:
             log_metric("format_rate", sum(score["format"] for score in scores) / len(scores))
@@ -164,8 +174,10 @@ def train_with_trl(
     model = AutoModelForCausalLM.from_pretrained(model_location, dtype=torch.bfloat16 if on_gpu else torch.float32)
     rows = trl_dataset_rows(pd.read_parquet(train_file), local, tokenizer)
     if not rows:
-        raise ValueError(f"{train_file} holds no rows with prompts of at most {local.max_prompt_tokens} tokens "
-                         f"and reference answers of at most {local.max_answer_tokens}")
+        raise ValueError(
+            f"{train_file} holds no rows with prompts of at most {local.max_prompt_tokens} tokens "
+            f"and reference answers of at most {local.max_answer_tokens}"
+        )
 
     class StepReporter(TrainerCallback):
         """Forwards each step's logs (reward, KL, step time) as training goes."""

@@ -79,8 +79,10 @@ def answer_token_counts(tasks: pd.DataFrame, tokenizer: Any) -> list[int]:
     """Tokens of each task's reference completion (what a perfect policy writes)."""
     if tasks.empty:
         return []
-    texts = [reference_completion(json.loads(truth), line)
-             for truth, line in zip(tasks["ground_truth"], tasks["masked_line"])]
+    texts = [
+        reference_completion(json.loads(truth), line)
+        for truth, line in zip(tasks["ground_truth"], tasks["masked_line"])
+    ]
     return [len(ids) for ids in tokenizer(texts, add_special_tokens=False)["input_ids"]]
 
 
@@ -115,13 +117,24 @@ def build_verl_dataset(
     dropped: list[dict] = []
     held_out = 0
     for task, tokens, answer_tokens in zip(records(tasks), counts.tolist(), answers):
-        reason = OVER_BUDGET if tokens > max_prompt_tokens else (
-            ANSWER_OVER_BUDGET if answer_tokens > max_answer_tokens else None)
+        reason = (
+            OVER_BUDGET
+            if tokens > max_prompt_tokens
+            else (ANSWER_OVER_BUDGET if answer_tokens > max_answer_tokens else None)
+        )
         if task["split"] not in rows:
             held_out += 1
         elif reason is not None:
-            dropped.append({"task_id": task["task_id"], "split": task["split"], "task_type": task["task_type"],
-                            "reason": reason, "prompt_tokens": tokens, "answer_tokens": answer_tokens})
+            dropped.append(
+                {
+                    "task_id": task["task_id"],
+                    "split": task["split"],
+                    "task_type": task["task_type"],
+                    "reason": reason,
+                    "prompt_tokens": tokens,
+                    "answer_tokens": answer_tokens,
+                }
+            )
         else:
             split_rows = rows[task["split"]]
             split_rows.append(_row(task, len(split_rows), tokens, answer_tokens))

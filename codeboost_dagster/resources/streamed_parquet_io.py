@@ -1,7 +1,8 @@
 """The Parquet IO manager, plus streaming for the stages that scale out on Ray: an input declared
 with `STREAMED_INPUT` metadata arrives as a `ParquetFile` handle (read batch by batch by the
 stage, never loaded whole), and an output given as a `ParquetFile` (written batch by batch by
-the stage) is copied into place in chunks, and published atomically like every table. DataFrames are stored and loaded exactly as before."""
+the stage) is copied into place in chunks, and published atomically like every table. DataFrames
+are stored and loaded exactly as before."""
 
 from __future__ import annotations
 
@@ -32,6 +33,7 @@ class StreamedParquetIOManager(ParquetIOManager):
         schema = TABLE_SCHEMAS.get(context.asset_key.path[-1])
         if schema is not None and not obj.schema.equals(schema):
             raise ValueError(f"streamed table for {context.asset_key.to_user_string()} does not have its schema")
+
         def copy(target) -> None:
             with obj.path.open("rb") as source:
                 shutil.copyfileobj(source, target, COPY_CHUNK_BYTES)

@@ -15,8 +15,8 @@ from dagster import AssetExecutionContext
 from codeboost_dagster.core.settings import CodeBoostSettings
 from codeboost_dagster.core.trl_training import TrainingRun
 from codeboost_dagster.core.verl_config import verl_command, verl_overrides
-from codeboost_dagster.reward import ON_RAY_ENV
 from codeboost_dagster.resources.trainer import GRPOTrainer
+from codeboost_dagster.reward import ON_RAY_ENV
 
 VERL_METRIC_NAMES = {
     "step": "step",
@@ -51,8 +51,14 @@ def run_verl_job(
     """Submit verl (or its dry run) as a Ray job and wait; returns what it reported."""
     from dagster_ray import PipesRayJobClient
 
-    overrides = verl_overrides(settings.grpo, trainer.cluster(f"run-{context.run_id[:8]}"), model,
-                               [str(splits.loc["train", "path"])], [str(splits.loc["val", "path"])], checkpoint_dir)
+    overrides = verl_overrides(
+        settings.grpo,
+        trainer.cluster(f"run-{context.run_id[:8]}"),
+        model,
+        [str(splits.loc["train", "path"])],
+        [str(splits.loc["val", "path"])],
+        checkpoint_dir,
+    )
     entrypoint = verl_job_entrypoint(trainer.verl_python, overrides, trainer.dry_run)
     context.log.info(f"submitting to Ray at {trainer.ray_address}: {entrypoint}")
     client = PipesRayJobClient(address=trainer.ray_address, poll_interval=1.0)
@@ -69,7 +75,11 @@ def run_verl_job(
     if not trainer.dry_run and (finished is None or finished["returncode"] != 0):
         raise RuntimeError(f"verl training failed: {finished}")
     job_id = invocation.metadata.get("Ray Job ID")
-    config = {"command": verl_command(overrides), "ray_address": trainer.ray_address,
-              "ray_job_id": job_id.value if job_id is not None else None, "preflight": preflight}
+    config = {
+        "command": verl_command(overrides),
+        "ray_address": trainer.ray_address,
+        "ray_job_id": job_id.value if job_id is not None else None,
+        "preflight": preflight,
+    }
     train_rows = int(preflight["train_rows"]) if preflight else int(splits.loc["train", "rows"])
     return TrainingRun(checkpoint_dir, verl_metrics(messages), config, seconds, train_rows)

@@ -21,7 +21,11 @@ def _materialize(dumps_root, storage, key: str) -> dg.ExecuteInProcessResult:
     with dg.instance_for_test() as instance:
         instance.add_dynamic_partitions(code_dumps.name, [key])
         return dg.materialize(
-            ASSETS, partition_key=key, instance=instance, resources=make_resources(dumps_root, storage), raise_on_error=False
+            ASSETS,
+            partition_key=key,
+            instance=instance,
+            resources=make_resources(dumps_root, storage),
+            raise_on_error=False,
         )
 
 

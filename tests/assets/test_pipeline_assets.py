@@ -23,8 +23,15 @@ def test_every_stage_succeeds_and_every_check_passes(pipeline):
     assert ingest.success and downstream.success
     evaluations = downstream.get_asset_check_evaluations()
     assert {evaluation.check_name for evaluation in evaluations} == {
-        "clique_property", "curation_conservation", "curation_determinism", "augmentation_accounting",
-        "execution_conservation", "task_conservation", "split_by_snippet", "exploit_audit", "verl_conservation",
+        "clique_property",
+        "curation_conservation",
+        "curation_determinism",
+        "augmentation_accounting",
+        "execution_conservation",
+        "task_conservation",
+        "split_by_snippet",
+        "exploit_audit",
+        "verl_conservation",
     }
     assert all(evaluation.passed for evaluation in evaluations)
 
@@ -71,8 +78,12 @@ def test_doctest_programs_print_what_their_docs_promise(pipeline):
     curated = _table(storage, "curated_snippets")
     variants = _table(storage, "augmented_variants")
     records = _table(storage, "execution_records")
-    originals = variants[variants["variant_index"] == 0].merge(curated[["snippet_id", "expected_stdout"]], on="snippet_id")
-    joined = originals.merge(records[["variant_id", "stdout", "status"]], on="variant_id").dropna(subset=["expected_stdout"])
+    originals = variants[variants["variant_index"] == 0].merge(
+        curated[["snippet_id", "expected_stdout"]], on="snippet_id"
+    )
+    joined = originals.merge(records[["variant_id", "stdout", "status"]], on="variant_id").dropna(
+        subset=["expected_stdout"]
+    )
     agreement = (joined["stdout"] == joined["expected_stdout"]).mean()
     assert agreement > 0.8
 
@@ -118,9 +129,19 @@ def test_training_tasks_are_error_aware_and_split_by_snippet(pipeline):
     report = _table(storage, "task_report")
     assert len(tasks) + len(report) == len(records)
     assert set(tasks["task_type"]) == {"forward", "backward"}
-    assert set(report["reason"]) <= {"status_timeout", "status_memory", "status_output_limit", "status_sandbox_error",
-                                     "error_type_not_allowed", "duplicate_outputs", "nondeterministic", "empty_output",
-                                     "no_probe", "probe_not_reproduced", "exploitable"}
+    assert set(report["reason"]) <= {
+        "status_timeout",
+        "status_memory",
+        "status_output_limit",
+        "status_sandbox_error",
+        "error_type_not_allowed",
+        "duplicate_outputs",
+        "nondeterministic",
+        "empty_output",
+        "no_probe",
+        "probe_not_reproduced",
+        "exploitable",
+    }
     assert set(tasks["error_type"].dropna()) <= set(SettingsResource().get().tasks.allowed_error_types)
     assert tasks.groupby("snippet_id")["split"].nunique().max() == 1
 
@@ -144,8 +165,11 @@ def test_verl_dataset_files_hold_every_train_and_val_task_within_the_budget(pipe
     task_ids = {info["task_id"] for rows in written.values() for info in rows["extra_info"]}
     training = tasks[tasks["split"].isin(["train", "val"])]
     assert task_ids | set(dropped["task_id"]) == set(training["task_id"])
-    materialization = next(event.materialization for event in downstream.get_asset_materialization_events()
-                           if event.asset_key.to_user_string() == "verl_dataset")
+    materialization = next(
+        event.materialization
+        for event in downstream.get_asset_materialization_events()
+        if event.asset_key.to_user_string() == "verl_dataset"
+    )
     assert materialization.metadata["held_out_test_tasks"].value == int((tasks["split"] == "test").sum())
     assert "data:image/png;base64" in materialization.metadata["prompt_tokens"].value
     assert materialization.tags["dagster/data_version"] == manifest["version"].iloc[0]

@@ -69,8 +69,9 @@ def test_code_that_cannot_be_made_canonical_is_dropped_whole(code):
     outcome = augment_snippet("bad", code, "[]", CANONICAL)
     assert outcome.variants == []
     assert [(drop.variant_index, drop.reason) for drop in outcome.dropped] == [(i, "not_canonical") for i in range(4)]
-    result = augment_snippets(pd.DataFrame({"snippet_id": ["bad"], "code": [code], "test_cases": ["[]"]}), CANONICAL,
-                              workers=1)
+    result = augment_snippets(
+        pd.DataFrame({"snippet_id": ["bad"], "code": [code], "test_cases": ["[]"]}), CANONICAL, workers=1
+    )
     assert accounting_problems(["bad"], result, CANONICAL.variants_per_snippet) == []
 
 

@@ -10,7 +10,8 @@ import igraph
 import numpy as np
 import pandas as pd
 import pytest
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from codeboost_dagster.core.curation import (
     REMOVED_DTYPES,
@@ -49,8 +50,9 @@ def planted() -> tuple[pd.DataFrame, np.ndarray]:
     for chain in range(6):
         lines = [f"chain{chain}_line_{line} = {line}" for line in range(16)]
         codes += ["\n".join(lines[start : start + 10]) for start in (0, 3, 6)]  # 7/13 shared: a~b~c, a vs c 4/16
-    candidates = pd.concat([frame(codes[::2], dump="a", prefix="a"), frame(codes[1::2], dump="b", prefix="b")],
-                           ignore_index=True).sort_values("snippet_id", ignore_index=True)
+    candidates = pd.concat(
+        [frame(codes[::2], dump="a", prefix="a"), frame(codes[1::2], dump="b", prefix="b")], ignore_index=True
+    ).sort_values("snippet_id", ignore_index=True)
     return candidates, exact_graph(list(candidates["code"]), SETTINGS.gamma)
 
 
@@ -91,7 +93,7 @@ def test_the_report_names_the_nearest_survivor_and_the_component(planted, curate
         assert row.nearest_survivor_distance == pytest.approx(best)
         assert row.component == components[row.nearest_survivor_id] >= 0
     assert list(curated.removed.columns) == list(REMOVED_DTYPES)
-    assert list(curated.selection.columns)[-len(SELECTION_ADDED_DTYPES):] == list(SELECTION_ADDED_DTYPES)
+    assert list(curated.selection.columns)[-len(SELECTION_ADDED_DTYPES) :] == list(SELECTION_ADDED_DTYPES)
     assert (curated.chunks["size"] >= 2).all() and len(curated.chunks) == curated.lsh.components
     assert curated.lsh.recall_estimate == 1.0
 
@@ -124,7 +126,9 @@ def test_incremental_on_stored_signatures_equals_curating_the_union(planted):
 def test_a_dump_with_nothing_near_is_added_whole_and_hashes_only_itself(planted):
     earlier = curate(planted[0], settings=SETTINGS)
     new = frame(near_duplicate_families(families=3, members=1, seed=9, tag="g"), dump="c", prefix="c")
-    parameters = lsh_parameters(SETTINGS.gamma, SETTINGS.minhash_rows, SETTINGS.minhash_recall_at_threshold, SETTINGS.seed)
+    parameters = lsh_parameters(
+        SETTINGS.gamma, SETTINGS.minhash_rows, SETTINGS.minhash_recall_at_threshold, SETTINGS.seed
+    )
     hashed: list[int] = []
 
     def sign(codes):
@@ -188,7 +192,8 @@ def test_bands_follow_gamma_and_reach_the_recall_target():
 def test_the_prefix_join_finds_exactly_the_pairs_below_gamma(line_choices, gamma):
     codes = ["\n".join(f"line_{line}" for line in lines) for lines in line_choices]
     left, right, distance = near_duplicate_pairs(line_incidence(codes), gamma)
-    expected = {(a, b) for a, b in itertools.combinations(range(len(codes)), 2)
-                if naive_distance(codes[a], codes[b]) < gamma}
+    expected = {
+        (a, b) for a, b in itertools.combinations(range(len(codes)), 2) if naive_distance(codes[a], codes[b]) < gamma
+    }
     assert set(zip(left.tolist(), right.tolist())) == expected
     assert all(d == pytest.approx(naive_distance(codes[a], codes[b])) for a, b, d in zip(left, right, distance))

@@ -10,6 +10,8 @@ import pandas as pd
 import pytest
 
 from codeboost_dagster.core.evaluation.decontamination import contamination_report
+from codeboost_dagster.core.evaluation.heldout import select_heldout, stratum_of
+from codeboost_dagster.core.evaluation.intervals import interval_table
 from codeboost_dagster.core.evaluation.items import (
     INPUT_PREDICTION,
     NO_EXACT_ASSERTION,
@@ -21,8 +23,6 @@ from codeboost_dagster.core.evaluation.items import (
     unaccounted_problems,
 )
 from codeboost_dagster.core.evaluation.predictions import score_predictions
-from codeboost_dagster.core.evaluation.heldout import select_heldout, stratum_of
-from codeboost_dagster.core.evaluation.intervals import interval_table
 from codeboost_dagster.core.evaluation.scoring import evaluation_prompts, summarize, task_failure
 from codeboost_dagster.core.frames import with_none
 from codeboost_dagster.core.sandbox import open_sandbox
@@ -32,13 +32,21 @@ LIMITS = SandboxLimits(wall_time_s=2.0, cpu_time_s=2.0)
 
 
 def _problem(task_id: str, body: str, tests: str, entry: str = "f") -> dict:
-    return {"task_id": task_id, "prompt": f"def {entry}(x, y=1):\n", "canonical_solution": body, "entry_point": entry,
-            "test": f"def check(candidate):\n{tests}"}
+    return {
+        "task_id": task_id,
+        "prompt": f"def {entry}(x, y=1):\n",
+        "canonical_solution": body,
+        "entry_point": entry,
+        "test": f"def check(candidate):\n{tests}",
+    }
 
 
 PROBLEMS = [
-    _problem("P/0", "    return x * 2 + y\n",
-             "    assert candidate(3) == 7\n    assert candidate(1, y=0) == 2\n    assert abs(candidate(0.5) - 2) < 1e-6\n"),
+    _problem(
+        "P/0",
+        "    return x * 2 + y\n",
+        "    assert candidate(3) == 7\n    assert candidate(1, y=0) == 2\n    assert abs(candidate(0.5) - 2) < 1e-6\n",
+    ),
     _problem("P/1", "    return 1 // x\n", "    assert candidate(0) == 1\n"),
     _problem("P/2", "    import random\n    return random.random()\n", "    assert candidate(1) == 0.5\n"),
     _problem("P/3", "    while True:\n        pass\n", "    assert candidate(1) == 0\n"),
@@ -73,10 +81,15 @@ def test_items_hold_the_real_output_and_bad_functions_are_dropped_with_a_reason(
     outputs = dict(zip(build.items["input"], build.items["output"]))
     assert outputs == {"3": "7", "1, y=0": "2"}
     assert dict(zip(build.dropped["problem_id"], build.dropped["reason"])) == {
-        "P/1": "status_error", "P/2": "non_deterministic", "P/3": "status_timeout", "P/4": NO_EXACT_ASSERTION}
+        "P/1": "status_error",
+        "P/2": "non_deterministic",
+        "P/3": "status_timeout",
+        "P/4": NO_EXACT_ASSERTION,
+    }
     assert unaccounted_problems(PROBLEMS, build) == []
-    assert unaccounted_problems([*PROBLEMS, _problem("P/5", "    return x\n", "    assert candidate(1) == 1\n")],
-                                build) == ["P/5"]
+    assert unaccounted_problems(
+        [*PROBLEMS, _problem("P/5", "    return x\n", "    assert candidate(1) == 1\n")], build
+    ) == ["P/5"]
     assert build.items["item_id"].is_unique
     again = build_items(PROBLEMS, sandbox)
     assert again.items["item_id"].tolist() == build.items["item_id"].tolist()
@@ -85,18 +98,36 @@ def test_items_hold_the_real_output_and_bad_functions_are_dropped_with_a_reason(
 def test_output_predictions_are_judged_by_execution(items, sandbox):
     chosen = items[(items["kind"] == OUTPUT_PREDICTION) & (items["input"] == "3")]
     chosen = pd.concat([chosen] * 6, ignore_index=True)
-    answers = [_answer("answer_output", "7"), _answer("answer_output", "8"), "7", _answer("answer_output", "7)\nprint(1"),
-               _answer("answer_output", "[i for i in iter(int, 1)]"), _answer("answer_output", "7.0")]
+    answers = [
+        _answer("answer_output", "7"),
+        _answer("answer_output", "8"),
+        "7",
+        _answer("answer_output", "7)\nprint(1"),
+        _answer("answer_output", "[i for i in iter(int, 1)]"),
+        _answer("answer_output", "7.0"),
+    ]
     verdicts = score_predictions(chosen, answers, sandbox)
     assert verdicts["correct"].tolist() == [True, False, False, False, False, True]
-    assert with_none(verdicts)["reason"].tolist() == [None, "wrong", "no_answer_block", "unparseable", "status_timeout", None]
+    assert with_none(verdicts)["reason"].tolist() == [
+        None,
+        "wrong",
+        "no_answer_block",
+        "unparseable",
+        "status_timeout",
+        None,
+    ]
 
 
 def test_input_predictions_are_right_when_the_function_gives_the_output(items, sandbox):
     chosen = items[(items["kind"] == INPUT_PREDICTION) & (items["input"] == "3")]
     chosen = pd.concat([chosen] * 5, ignore_index=True)
-    answers = [_answer("answer_input", "3"), _answer("answer_input", "2, y=3"), _answer("answer_input", "4"),
-               _answer("answer_input", ""), _answer("answer_input", "__import__('os').kill(__import__('os').getpid(), 9)")]
+    answers = [
+        _answer("answer_input", "3"),
+        _answer("answer_input", "2, y=3"),
+        _answer("answer_input", "4"),
+        _answer("answer_input", ""),
+        _answer("answer_input", "__import__('os').kill(__import__('os').getpid(), 9)"),
+    ]
     verdicts = score_predictions(chosen, answers, sandbox)
     assert verdicts["correct"].tolist() == [True, True, False, False, False]
     assert with_none(verdicts)["reason"].tolist()[2:4] == ["wrong", "empty_answer"]
@@ -109,10 +140,21 @@ def test_an_answer_cannot_print_its_way_to_a_right_verdict(items, sandbox):
 
 
 def test_near_duplicate_evaluation_functions_are_reported():
-    functions = pd.DataFrame({"problem_id": ["P/0", "P/1"], "code": [PROBLEMS[0]["prompt"] + PROBLEMS[0]["canonical_solution"],
-                                                                      "def g(a):\n    return sorted(a)[::-1]\n"]})
-    snippets = pd.DataFrame({"snippet_id": ["s1", "s2"],
-                             "code": [functions["code"][0] + "\nprint(f(3))\n", "import sys\nprint(sys.argv)\n"]})
+    functions = pd.DataFrame(
+        {
+            "problem_id": ["P/0", "P/1"],
+            "code": [
+                PROBLEMS[0]["prompt"] + PROBLEMS[0]["canonical_solution"],
+                "def g(a):\n    return sorted(a)[::-1]\n",
+            ],
+        }
+    )
+    snippets = pd.DataFrame(
+        {
+            "snippet_id": ["s1", "s2"],
+            "code": [functions["code"][0] + "\nprint(f(3))\n", "import sys\nprint(sys.argv)\n"],
+        }
+    )
     report = contamination_report(functions, snippets, gamma=0.5)
     assert report["near_duplicate"].tolist() == [True, False]
     assert with_none(report)["nearest_snippet_id"].tolist() == ["s1", None]
@@ -120,9 +162,16 @@ def test_near_duplicate_evaluation_functions_are_reported():
 
 
 def test_summary_per_model_and_benchmark():
-    predictions = pd.DataFrame({"model": ["base", "base", "trained"], "benchmark": ["cruxeval_output"] * 3,
-                                "item_id": ["a", "b", "a"], "correct": [True, False, True], "score": [1.0, 0.0, 1.0],
-                                "format": [1.0, 0.0, 1.0]})
+    predictions = pd.DataFrame(
+        {
+            "model": ["base", "base", "trained"],
+            "benchmark": ["cruxeval_output"] * 3,
+            "item_id": ["a", "b", "a"],
+            "correct": [True, False, True],
+            "score": [1.0, 0.0, 1.0],
+            "format": [1.0, 0.0, 1.0],
+        }
+    )
     summary = summarize(predictions)
     assert summary[["model", "items", "pass_at_1"]].values.tolist() == [["base", 2, 0.5], ["trained", 1, 1.0]]
 
@@ -131,8 +180,12 @@ def test_the_real_humaneval_data_gives_about_a_thousand_asserts_and_a_stable_sub
     problems = humaneval_problems()
     assert len(problems) == 164
     assert sum(len(candidates_of(problem)) for problem in problems) > 1000
-    frame = pd.DataFrame({"item_id": ["c", "a", "b", "d"], "kind": [OUTPUT_PREDICTION, OUTPUT_PREDICTION,
-                                                                   INPUT_PREDICTION, INPUT_PREDICTION]})
+    frame = pd.DataFrame(
+        {
+            "item_id": ["c", "a", "b", "d"],
+            "kind": [OUTPUT_PREDICTION, OUTPUT_PREDICTION, INPUT_PREDICTION, INPUT_PREDICTION],
+        }
+    )
     assert select_items(frame, 1)["item_id"].tolist() == ["b", "a"]
     assert len(select_items(frame, 0)) == 4
 
@@ -143,10 +196,22 @@ def _tasks() -> pd.DataFrame:
     for snippet in range(30):
         error = [None, "ZeroDivisionError", "KeyError"][snippet % 3]
         for variant in range(3):
-            rows.append({"task_id": f"t{snippet}-{variant}f", "snippet_id": f"s{snippet}", "task_type": "forward",
-                         "error_type": error})
-            rows.append({"task_id": f"t{snippet}-{variant}b", "snippet_id": f"s{snippet}", "task_type": "backward",
-                         "error_type": error})
+            rows.append(
+                {
+                    "task_id": f"t{snippet}-{variant}f",
+                    "snippet_id": f"s{snippet}",
+                    "task_type": "forward",
+                    "error_type": error,
+                }
+            )
+            rows.append(
+                {
+                    "task_id": f"t{snippet}-{variant}b",
+                    "snippet_id": f"s{snippet}",
+                    "task_type": "backward",
+                    "error_type": error,
+                }
+            )
     return pd.DataFrame(rows)
 
 
@@ -166,8 +231,16 @@ def _predictions(base_correct: list[bool], trained_correct: list[bool]) -> pd.Da
     rows = []
     for model, outcomes in (("base", base_correct), ("trained", trained_correct)):
         for index, correct in enumerate(outcomes):
-            rows.append({"model": model, "benchmark": "cruxeval_output", "item_id": f"i{index}", "correct": correct,
-                         "score": float(correct), "format": 1.0})
+            rows.append(
+                {
+                    "model": model,
+                    "benchmark": "cruxeval_output",
+                    "item_id": f"i{index}",
+                    "correct": correct,
+                    "score": float(correct),
+                    "format": 1.0,
+                }
+            )
     return pd.DataFrame(rows)
 
 
@@ -193,12 +266,26 @@ def test_every_failed_heldout_answer_has_a_reason():
 
 
 def test_answer_openings_show_the_format_never_the_answer(items):
-    tasks = pd.DataFrame([
-        {"task_id": "f1", "task_type": "forward", "error_type": None, "prompt": "p1",
-         "ground_truth": json.dumps({"task_type": "forward", "stdout": "41\n", "stderr": ""})},
-        {"task_id": "b1", "task_type": "backward", "error_type": None, "prompt": "p2",
-         "ground_truth": json.dumps({"task_type": "backward", "mask_token": "MASKED_LINE_0", "masked_code": "x"})},
-    ])
+    tasks = pd.DataFrame(
+        [
+            {
+                "task_id": "f1",
+                "task_type": "forward",
+                "error_type": None,
+                "prompt": "p1",
+                "ground_truth": json.dumps({"task_type": "forward", "stdout": "41\n", "stderr": ""}),
+            },
+            {
+                "task_id": "b1",
+                "task_type": "backward",
+                "error_type": None,
+                "prompt": "p2",
+                "ground_truth": json.dumps(
+                    {"task_type": "backward", "mask_token": "MASKED_LINE_0", "masked_code": "x"}
+                ),
+            },
+        ]
+    )
     prompts = evaluation_prompts(items, tasks).set_index("item_id")
     kinds = items.set_index("item_id")["kind"]
     assert {prompts.loc[item, "opening"] for item in kinds[kinds == OUTPUT_PREDICTION].index} == {"```answer_output\n"}

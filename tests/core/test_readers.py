@@ -34,7 +34,10 @@ def test_release_format_rows_are_normalised(tmp_path):
     path = tmp_path / "release.jsonl"
     rows = [
         {"code_str": "a = input()\nprint(a)", "test_cases_str": json.dumps([{"input": "x\n"}])},
-        {"code_str": "def f(a, b):\n    return a + b", "test_cases_str": json.dumps([{"input": [1, 2], "func_name": "f"}])},
+        {
+            "code_str": "def f(a, b):\n    return a + b",
+            "test_cases_str": json.dumps([{"input": [1, 2], "func_name": "f"}]),
+        },
         {"code_str": "def g(a):\n    return a", "test_cases_str": json.dumps([{"input": {"a": 1}, "func_name": "g"}])},
         {"code_str": "print(1)", "test_cases_str": "[]"},
     ]

@@ -11,13 +11,32 @@ import pyarrow.parquet as pq
 import pytest
 
 from codeboost_dagster.core.execution import plan_runs
-from codeboost_dagster.core.scale_out import ExecutionTally, ParquetFile, ParquetSink, lost_records, source_batches, source_rows
+from codeboost_dagster.core.scale_out import (
+    ExecutionTally,
+    ParquetFile,
+    ParquetSink,
+    lost_records,
+    source_batches,
+    source_rows,
+)
 from codeboost_dagster.core.schemas import EXECUTION_RECORDS
 
 
 def _variants(count: int) -> pd.DataFrame:
-    return pd.DataFrame([{"variant_id": f"v{i}", "snippet_id": f"s{i}", "variant_index": 0, "kind": "original",
-                          "mutations": "[]", "code": f"print({i})\n", "test_cases": json.dumps([])} for i in range(count)])
+    return pd.DataFrame(
+        [
+            {
+                "variant_id": f"v{i}",
+                "snippet_id": f"s{i}",
+                "variant_index": 0,
+                "kind": "original",
+                "mutations": "[]",
+                "code": f"print({i})\n",
+                "test_cases": json.dumps([]),
+            }
+            for i in range(count)
+        ]
+    )
 
 
 def test_a_dataframe_and_its_parquet_file_give_the_same_batches(tmp_path):

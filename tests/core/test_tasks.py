@@ -18,6 +18,7 @@ from codeboost_dagster.core.settings import TaskSettings
 from codeboost_dagster.core.tasks import build_tasks, split_of
 from tests.task_records import LIMITS, certified_tasks, execution_records, programs
 
+
 @pytest.fixture(scope="module")
 def sandbox():
     with open_sandbox("forkserver", LIMITS, concurrency=2) as opened:
@@ -25,7 +26,7 @@ def sandbox():
 
 
 def test_every_record_gives_a_task_or_a_reason(sandbox):
-    records = execution_records(sandbox, programs(6) + ["import time\ntime.sleep(5)\n", "raise RuntimeError('no')\n"])
+    records = execution_records(sandbox, [*programs(6), "import time\ntime.sleep(5)\n", "raise RuntimeError('no')\n"])
     build = certified_tasks(sandbox, records)
     assert len(build.tasks) + len(build.dropped) == len(records)
     reasons = dict(zip(build.dropped["program_id"], build.dropped["reason"]))
@@ -34,7 +35,9 @@ def test_every_record_gives_a_task_or_a_reason(sandbox):
 
 
 def test_a_nondeterministic_program_is_dropped(sandbox):
-    records = execution_records(sandbox, ["print(object())\n", "import os\nprint(os.urandom(8).hex())\n", "print(1 + 1)\n"])
+    records = execution_records(
+        sandbox, ["print(object())\n", "import os\nprint(os.urandom(8).hex())\n", "print(1 + 1)\n"]
+    )
     build = certified_tasks(sandbox, records, forward_fraction=1.0)
     reasons = dict(zip(build.dropped["variant_id"], build.dropped["reason"]))
     assert reasons == {"v0": "nondeterministic", "v1": "nondeterministic"}
@@ -46,7 +49,9 @@ def test_hygiene_empty_outputs_and_duplicate_runs(sandbox):
     records.loc[2, "snippet_id"] = records.loc[1, "snippet_id"]  # a second variant of one snippet, same output
     build = certified_tasks(sandbox, records, forward_fraction=1.0)
     assert dict(zip(build.dropped["variant_id"], build.dropped["reason"])) == {
-        "v0": "empty_output", "v2": "duplicate_outputs"}
+        "v0": "empty_output",
+        "v2": "duplicate_outputs",
+    }
 
 
 def test_backward_tasks_mask_load_bearing_lines_with_probes(sandbox):
@@ -67,7 +72,9 @@ def test_backward_tasks_mask_load_bearing_lines_with_probes(sandbox):
             assert probe["masked_code"].split("\n")[task.masked_line_index] == "MASKED_LINE_0"
             assert (probe["stdout"], probe["stderr"]) != (truth["stdout"], truth["stderr"])
         noop = lines.copy()
-        noop[task.masked_line_index] = task.masked_line[: len(task.masked_line) - len(task.masked_line.lstrip())] + "pass"
+        noop[task.masked_line_index] = (
+            task.masked_line[: len(task.masked_line) - len(task.masked_line.lstrip())] + "pass"
+        )
         noops.append("\n".join(noop))
         expected.append((truth["stdout"], truth["stderr"]))
     results = sandbox.run_many([Program(code) for code in noops])
@@ -110,14 +117,27 @@ statement = st.one_of(
 @settings(max_examples=200, deadline=None)
 @given(st.lists(statement, min_size=1, max_size=12))
 def test_maskable_lines_are_whole_simple_statements(statements):
-    code = "from __future__ import annotations\nx = 0\n" + "\n".join(statements) + '\nif __name__ == "__main__":\n    __result__ = f(1)\n    print(__result__)\n'
+    code = (
+        "from __future__ import annotations\nx = 0\n"
+        + "\n".join(statements)
+        + '\nif __name__ == "__main__":\n    __result__ = f(1)\n    print(__result__)\n'
+    )
     lines = code.split("\n")
     for index in maskable_lines(code):
         line = lines[index].strip()
         assert line and not line.startswith(("from __future__", "if ", "pass", "__result__", "print(__result__)"))
         assert line.count("(") == line.count(")")
-        compile("\n".join(lines[:index] + [lines[index][: len(lines[index]) - len(lines[index].lstrip())] + "pass"]
-                          + lines[index + 1:]), "<probe>", "exec")
+        compile(
+            "\n".join(
+                [
+                    *lines[:index],
+                    lines[index][: len(lines[index]) - len(lines[index].lstrip())] + "pass",
+                    *lines[index + 1 :],
+                ]
+            ),
+            "<probe>",
+            "exec",
+        )
 
 
 @settings(max_examples=200, deadline=None)

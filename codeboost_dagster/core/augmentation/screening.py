@@ -22,6 +22,7 @@ from codeboost_dagster.core.augmentation.sites import LocatedSites, SiteLocation
 from codeboost_dagster.core.compiling import depth_exceeds, max_nesting_depth
 from codeboost_dagster.core.test_cases import InvalidTestCases, normalize_test_cases
 
+
 class Rejection(Exception):
     """The snippet cannot be augmented; `reason` is from `reasons.SNIPPET_REASONS`."""
 

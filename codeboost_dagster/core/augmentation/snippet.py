@@ -157,8 +157,13 @@ def augment_snippet(
         try:
             canonical = canonical_program(code)
         except NotCanonical as error:
-            return SnippetAugmentation([], [DropRow(snippet_id, index, reasons.NOT_CANONICAL, str(error))
-                                            for index in range(settings.variants_per_snippet + 1)])
+            return SnippetAugmentation(
+                [],
+                [
+                    DropRow(snippet_id, index, reasons.NOT_CANONICAL, str(error))
+                    for index in range(settings.variants_per_snippet + 1)
+                ],
+            )
         code, source_lines = canonical.code, json.dumps(list(canonical.source_lines))
 
     def original_only(original: VariantRow, reason: str, detail: str | None) -> SnippetAugmentation:

@@ -16,10 +16,17 @@ from codeboost_dagster.core.curation.columns import (
     SELECTION_ADDED_DTYPES,
     SIGNATURE_DTYPES,
 )
-from codeboost_dagster.core.curation.curate import DEFAULT_DISTANCE_SAMPLE_SIZE, GLOBAL, PAPER, CurationResult, KeySigner, curate
+from codeboost_dagster.core.curation.curate import (
+    DEFAULT_DISTANCE_SAMPLE_SIZE,
+    GLOBAL,
+    PAPER,
+    CurationResult,
+    KeySigner,
+    curate,
+)
 from codeboost_dagster.core.curation.distance import chunk_distances, pair_distances
-from codeboost_dagster.core.curation.line_sets import LineIncidence, LineNormaliser, line_incidence, line_set
 from codeboost_dagster.core.curation.global_selection import LshReport
+from codeboost_dagster.core.curation.line_sets import LineIncidence, LineNormaliser, line_incidence, line_set
 from codeboost_dagster.core.curation.minhash import LshParameters, code_band_keys, lsh_parameters
 from codeboost_dagster.core.curation.verify import clique_violations, conservation_problems
 
@@ -29,26 +36,26 @@ __all__ = [
     "DISTANCE_SAMPLE_DTYPES",
     "DUMP_DTYPES",
     "DUPLICATE_SNIPPET_ID",
+    "GLOBAL",
     "NEAR_DUPLICATE",
+    "PAPER",
     "REMOVED_DTYPES",
     "ROUND_DTYPES",
     "SELECTION_ADDED_DTYPES",
     "SIGNATURE_DTYPES",
-    "GLOBAL",
-    "PAPER",
-    "KeySigner",
-    "LshParameters",
-    "LshReport",
-    "code_band_keys",
-    "lsh_parameters",
     "CurationResult",
+    "KeySigner",
     "LineIncidence",
     "LineNormaliser",
+    "LshParameters",
+    "LshReport",
     "chunk_distances",
     "clique_violations",
+    "code_band_keys",
     "conservation_problems",
     "curate",
     "line_incidence",
     "line_set",
+    "lsh_parameters",
     "pair_distances",
 ]

@@ -145,15 +145,21 @@ def _global(
     sign: KeySigner | None,
     distance_sample_size: int,
 ):
-    parameters = lsh_parameters(settings.gamma, settings.minhash_rows, settings.minhash_recall_at_threshold,
-                                settings.seed)
+    parameters = lsh_parameters(
+        settings.gamma, settings.minhash_rows, settings.minhash_recall_at_threshold, settings.seed
+    )
     if sign is None:
+
         def sign(codes: Sequence[str]) -> np.ndarray:
             step = settings.signature_batch_size
             return np.concatenate(
-                [code_band_keys(codes[start : start + step], parameters, normalise, settings.rename_identifiers)
-                 for start in range(0, len(codes), step)] or [np.zeros((0, parameters.bands), dtype=np.uint64)]
+                [
+                    code_band_keys(codes[start : start + step], parameters, normalise, settings.rename_identifiers)
+                    for start in range(0, len(codes), step)
+                ]
+                or [np.zeros((0, parameters.bands), dtype=np.uint64)]
             )
+
     preferred = data.nodes["previously_selected"].to_numpy(dtype=bool)
     keys = _node_keys(data, signatures, parameters, sign)
     pairs = candidate_pairs(keys, exempt=preferred)
@@ -168,8 +174,12 @@ def _global(
         outcome, component, lsh = select_globally(
             incidence.head(node_count), pairs, preferred, involved, settings, parameters, search, distance_sample_size
         )
-    return incidence, outcome, component, lsh, signatures_frame(
-        data.nodes["snippet_id"].to_numpy()[outcome.survivors], keys[outcome.survivors], parameters
+    return (
+        incidence,
+        outcome,
+        component,
+        lsh,
+        signatures_frame(data.nodes["snippet_id"].to_numpy()[outcome.survivors], keys[outcome.survivors], parameters),
     )
 
 

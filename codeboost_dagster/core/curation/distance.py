@@ -56,8 +56,11 @@ def nearest_in_pool(incidence: LineIncidence, queries: np.ndarray, pool: np.ndar
         if start == end:
             continue
         columns = shared.indices[start:end]
-        candidate = jaccard_distance(shared.data[start:end].astype(np.int64),
-                                      np.full(end - start, incidence.sizes[queries[row]]), incidence.sizes[pool[columns]])
+        candidate = jaccard_distance(
+            shared.data[start:end].astype(np.int64),
+            np.full(end - start, incidence.sizes[queries[row]]),
+            incidence.sizes[pool[columns]],
+        )
         best = int(np.argmin(candidate))
         positions[row], distances[row] = columns[best], candidate[best]
     return positions, distances

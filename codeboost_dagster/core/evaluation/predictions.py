@@ -63,8 +63,11 @@ def _nonce(item: dict) -> str:
 def verdict_program(item: dict, prediction: str) -> Program:
     """The check that decides the item, printing the nonce and True/False as its last line."""
     entry = item["entry_point"]
-    check = (f"{entry}({item['input']}) == ({prediction})" if item["kind"] == OUTPUT_PREDICTION
-             else f"{entry}({prediction}) == ({item['output']})")
+    check = (
+        f"{entry}({item['input']}) == ({prediction})"
+        if item["kind"] == OUTPUT_PREDICTION
+        else f"{entry}({prediction}) == ({item['output']})"
+    )
     return Program(code=f"{item['code']}\n\n__verdict__ = bool({check})\nprint({_nonce(item)!r}, __verdict__)\n")
 
 
@@ -75,8 +78,15 @@ def score_predictions(items: pd.DataFrame, answers: list[str], sandbox: Sandbox)
     for item, answer in zip(records(items), answers):
         prediction = last_block(answer or "", ANSWER_TAGS[item["kind"]])
         prediction = prediction.strip() if prediction is not None else None
-        reason = ("no_answer_block" if prediction is None else "empty_answer" if not prediction
-                  else "answer_too_long" if len(prediction) > MAX_ANSWER_CHARS else _parse_problem(item, prediction))
+        reason = (
+            "no_answer_block"
+            if prediction is None
+            else "empty_answer"
+            if not prediction
+            else "answer_too_long"
+            if len(prediction) > MAX_ANSWER_CHARS
+            else _parse_problem(item, prediction)
+        )
         verdicts.append({"item_id": item["item_id"], "prediction": prediction, "correct": False, "reason": reason})
         if reason is None:
             pending.append((len(verdicts) - 1, item, verdict_program(item, prediction)))
@@ -85,5 +95,7 @@ def score_predictions(items: pd.DataFrame, answers: list[str], sandbox: Sandbox)
         last = result.stdout.rstrip("\n").rpartition("\n")[2]
         correct = result.status == "ok" and last == f"{_nonce(item)} True"
         verdicts[index]["correct"] = correct
-        verdicts[index]["reason"] = None if correct else ("wrong" if result.status == "ok" else f"status_{result.status}")
+        verdicts[index]["reason"] = (
+            None if correct else ("wrong" if result.status == "ok" else f"status_{result.status}")
+        )
     return pd.DataFrame(verdicts, columns=VERDICT_COLUMNS)

@@ -28,11 +28,26 @@ def benchmark_of_item(kind: str) -> str:
 def evaluation_prompts(items: pd.DataFrame, heldout: pd.DataFrame) -> pd.DataFrame:
     """Every question of one pass, in a fixed order: items first, then held-out tasks; `opening`
     is the answer's first line, for when answers are opened for the model."""
-    rows = [{"item_id": item["item_id"], "benchmark": benchmark_of_item(item["kind"]), "error_type": None,
-             "prompt": item_prompt(item), "opening": opening_line(ANSWER_TAGS[item["kind"]])} for item in records(items)]
-    rows += [{"item_id": task["task_id"], "benchmark": f"codeboost_{task['task_type']}", "error_type": task["error_type"],
-              "prompt": task["prompt"], "opening": answer_opening(json.loads(task["ground_truth"]))}
-             for task in records(heldout)]
+    rows = [
+        {
+            "item_id": item["item_id"],
+            "benchmark": benchmark_of_item(item["kind"]),
+            "error_type": None,
+            "prompt": item_prompt(item),
+            "opening": opening_line(ANSWER_TAGS[item["kind"]]),
+        }
+        for item in records(items)
+    ]
+    rows += [
+        {
+            "item_id": task["task_id"],
+            "benchmark": f"codeboost_{task['task_type']}",
+            "error_type": task["error_type"],
+            "prompt": task["prompt"],
+            "opening": answer_opening(json.loads(task["ground_truth"])),
+        }
+        for task in records(heldout)
+    ]
     return pd.DataFrame(rows, columns=["item_id", "benchmark", "error_type", "prompt", "opening"])
 
 
@@ -45,27 +60,51 @@ def task_failure(score: dict[str, float]) -> str:
     return "wrong_output"
 
 
-def score_answers(model: str, prompts: pd.DataFrame, answers: list[str], items: pd.DataFrame, heldout: pd.DataFrame,
-                  sandbox: Sandbox, weights: RewardSettings) -> pd.DataFrame:
+def score_answers(
+    model: str,
+    prompts: pd.DataFrame,
+    answers: list[str],
+    items: pd.DataFrame,
+    heldout: pd.DataFrame,
+    sandbox: Sandbox,
+    weights: RewardSettings,
+) -> pd.DataFrame:
     """The verdict on every answer of one model (EVALUATION_PREDICTIONS columns), in prompt order."""
     from codeboost_dagster.reward import compute_score_batch
 
     frame = prompts.assign(model=model, answer=answers)
     item_verdicts = score_predictions(items, answers[: len(items)], sandbox).set_index("item_id")
-    task_scores = compute_score_batch(["codeboost"] * len(heldout), answers[len(items):], list(heldout["ground_truth"]),
-                                      None, **vars(weights))
+    task_scores = compute_score_batch(
+        ["codeboost"] * len(heldout), answers[len(items) :], list(heldout["ground_truth"]), None, **vars(weights)
+    )
     rows = []
     for position, row in enumerate(records(frame)):
         if position < len(items):
             verdict = item_verdicts.loc[row["item_id"]]
             correct = bool(verdict["correct"])
-            rows.append({**row, "prediction": verdict["prediction"], "correct": correct, "score": float(correct),
-                         "format": float(verdict["reason"] != "no_answer_block"), "reason": verdict["reason"]})
+            rows.append(
+                {
+                    **row,
+                    "prediction": verdict["prediction"],
+                    "correct": correct,
+                    "score": float(correct),
+                    "format": float(verdict["reason"] != "no_answer_block"),
+                    "reason": verdict["reason"],
+                }
+            )
         else:
             score = task_scores[position - len(items)]
             correct = score["stdout_ok"] == 1.0
-            rows.append({**row, "prediction": None, "correct": correct, "score": score["score"],
-                         "format": score["format"], "reason": None if correct else task_failure(score)})
+            rows.append(
+                {
+                    **row,
+                    "prediction": None,
+                    "correct": correct,
+                    "score": score["score"],
+                    "format": score["format"],
+                    "reason": None if correct else task_failure(score),
+                }
+            )
     return pd.DataFrame(rows, columns=EVALUATION_PREDICTIONS.names)
 
 
@@ -75,6 +114,10 @@ def summarize(predictions: pd.DataFrame) -> pd.DataFrame:
     if predictions.empty:
         return pd.DataFrame(columns=EVALUATION_SUMMARY.names)
     grouped = predictions.groupby(["model", "benchmark"], sort=True)
-    summary = grouped.agg(items=("item_id", "size"), pass_at_1=("correct", "mean"), mean_reward=("score", "mean"),
-                          format_rate=("format", "mean")).reset_index()
+    summary = grouped.agg(
+        items=("item_id", "size"),
+        pass_at_1=("correct", "mean"),
+        mean_reward=("score", "mean"),
+        format_rate=("format", "mean"),
+    ).reset_index()
     return summary.reindex(columns=EVALUATION_SUMMARY.names)

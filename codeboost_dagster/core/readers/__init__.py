@@ -51,7 +51,9 @@ def _read_file(dump: str, path: Path, relative: str, settings: IngestionSettings
     elif suffix == DOCTEST_SPEC_SUFFIX:
         yield from _read_doctest_spec(dump, path, relative, settings)
     else:
-        yield unreadable(dump, relative, "unsupported_file", f"{relative}: no reader for {suffix or 'files without suffix'}")
+        yield unreadable(
+            dump, relative, "unsupported_file", f"{relative}: no reader for {suffix or 'files without suffix'}"
+        )
 
 
 def read_dump(path: str | Path, dump: str, settings: IngestionSettings) -> Iterator[RawSnippet]:

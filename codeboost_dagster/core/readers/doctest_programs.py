@@ -82,9 +82,7 @@ def program_from_module(source: str) -> DoctestProgram | None:
     ]
     if not examples:
         return None
-    body = "\n".join(
-        "    " + line for example in examples for line in _example_statement(example).splitlines()
-    )
+    body = "\n".join("    " + line for example in examples for line in _example_statement(example).splitlines())
     literal = all(not example.options and "..." not in example.want for example in examples)
     code = f'{_module_without_main_block(source, tree)}\n\nif __name__ == "__main__":\n{body}\n'
     expected = "".join(example.want for example in examples) if literal else None

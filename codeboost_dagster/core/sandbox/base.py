@@ -176,7 +176,7 @@ class Sandbox(ABC):
         def start(slot: Slot) -> None:
             try:
                 self._start(slot)
-            except BaseException as error:  # noqa: BLE001 - re-raised below
+            except BaseException as error:
                 errors.append(error)
 
         threads = [threading.Thread(target=start, args=(slot,)) for slot in self._slots]

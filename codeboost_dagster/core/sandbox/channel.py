@@ -56,7 +56,7 @@ class PipeChannel:
     """A local server process, talking over its stdin/stdout; its stderr goes to a temp file."""
 
     def __init__(self, argv: list[str], env: dict[str, str]) -> None:
-        self._stderr = tempfile.TemporaryFile()
+        self._stderr = tempfile.TemporaryFile()  # noqa: SIM115 - lives as long as the server; closed in close()
         self.process = subprocess.Popen(
             argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self._stderr, env=env, cwd="/", bufsize=0
         )

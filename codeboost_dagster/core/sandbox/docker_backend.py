@@ -44,7 +44,7 @@ def docker_client(timeout_s: float = 10.0):
 
         client = docker.from_env(timeout=int(timeout_s))
         client.ping()
-    except Exception as error:  # noqa: BLE001 - any failure means "no engine here"
+    except Exception as error:
         raise SandboxUnavailable(f"no Docker engine answers: {error}") from None
     return client
 

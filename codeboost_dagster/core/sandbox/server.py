@@ -19,14 +19,15 @@ private root assembled from read-only binds of /usr, /etc and the interpreter, t
 working dir, /tmp and /dev/shm; the server is pid 1 of its namespace, so killing every
 process in it (setsid double-fork daemons included) is one `kill(-1)`. Each program runs in a
 forked child: new session, rlimits, no_new_privs, the slot's uid (when root), an empty
-environment but for `env` and HOME, which is the program's working directory (/sandbox). In a container the container provides the namespaces and the
-server, as its pid 1, does the same per-program work. A forked (not exec'd) program first gets
-a randomly shifted heap (`shift_heap`), so object addresses differ between runs as between
-fresh interpreters.
+environment but for `env` and HOME, which is the program's working directory (/sandbox). In a
+container the container provides the namespaces and the server, as its pid 1, does the same
+per-program work. A forked (not exec'd) program first gets a randomly shifted heap
+(`shift_heap`), so object addresses differ between runs as between fresh interpreters.
 """
 
 import atexit
 import builtins
+import contextlib
 import gc
 import json
 import os
@@ -395,16 +396,12 @@ class Server:
         as_init = os.getpid() == 1
         while True:
             if as_init:
-                try:
+                with contextlib.suppress(ProcessLookupError):
                     os.kill(-1, signal.SIGKILL)
-                except ProcessLookupError:
-                    pass
             else:
                 for pid in direct_children():
-                    try:
+                    with contextlib.suppress(ProcessLookupError):
                         os.kill(pid, signal.SIGKILL)
-                    except ProcessLookupError:
-                        pass
             try:
                 os.waitpid(-1, 0)
             except ChildProcessError:
@@ -437,7 +434,7 @@ class Server:
             for directory in self.scratch:
                 if os.path.isdir(directory):
                     remove_contents(directory)
-        except Exception as error:  # noqa: BLE001 - any leftover makes the slot unclean
+        except Exception as error:
             return f"cannot clean scratch: {type(error).__name__}: {error}"
         return None
 
@@ -468,7 +465,7 @@ class Server:
             if self.exec_mode:
                 os.execve(sys.executable, [sys.executable, "-s", self.program_path], self.env)
             os.close(3)
-        except BaseException as error:  # noqa: BLE001 - reported to the host as sandbox_error
+        except BaseException as error:
             os.write(3, f"{type(error).__name__}: {error}".encode())
             os._exit(SETUP_FAILED_EXIT)
         run_in_process(self.program_path)
@@ -500,7 +497,7 @@ def run_in_process(path: str) -> None:
         exit_code = 0
     except SystemExit as error:
         exit_code = system_exit_code(error)
-    except BaseException as error:  # noqa: BLE001 - printed exactly as the interpreter would
+    except BaseException as error:
         traceback = error.__traceback__.tb_next if error.__traceback__ else None
         sys.excepthook(type(error), error.with_traceback(traceback), traceback)
         exit_code = 1
@@ -519,8 +516,11 @@ def shift_heap() -> list:
     lists, it takes a random number and puts one random one back on top of the list.
     The randomness is the kernel's, not the forked `random` state."""
     rng = random.SystemRandom()
-    held = [bytearray(16 * size_class - 1) for size_class in range(1, HEAP_SIZE_CLASSES + 1)
-            for _ in range(rng.randrange(HEAP_SHIFT_BLOCKS))]
+    held = [
+        bytearray(16 * size_class - 1)
+        for size_class in range(1, HEAP_SIZE_CLASSES + 1)
+        for _ in range(rng.randrange(HEAP_SHIFT_BLOCKS))
+    ]
     held.append(bytearray(LARGE_BLOCK_STEP * rng.randrange(1, HEAP_SHIFT_BLOCKS)))
     for make in FREE_LIST_TYPES:  # no temporary containers here: one freed last would be on top
         first = len(held)
@@ -546,10 +546,8 @@ def system_exit_code(error: SystemExit) -> int:
         return 0
     if isinstance(code, int):
         return code
-    try:
+    with contextlib.suppress(Exception):
         sys.stderr.write(f"{code}\n")
-    except Exception:  # noqa: BLE001
-        pass
     return 1
 
 
@@ -557,16 +555,14 @@ def finalize(exit_code: int) -> int:
     """Join non-daemon threads, run atexit handlers, flush std streams (120 if stdout fails)."""
     threading = sys.modules.get("threading")
     if threading is not None:
-        try:
+        with contextlib.suppress(BaseException):
             threading._shutdown()
-        except BaseException:  # noqa: BLE001
-            pass
     atexit._run_exitfuncs()
     for stream in (sys.stdout, sys.stderr):
         try:
             if stream is not None:
                 stream.flush()
-        except Exception:  # noqa: BLE001
+        except Exception:
             if stream is sys.stdout:
                 exit_code = 120
     return exit_code
@@ -639,7 +635,7 @@ def main() -> None:
     try:
         config = json.loads(line)
         server = Server(config)
-    except Exception as error:  # noqa: BLE001 - reported, the host records sandbox_error
+    except Exception as error:
         send({"fatal": f"{type(error).__name__}: {error}"})
         return
     send(
@@ -658,7 +654,7 @@ def main() -> None:
         for line in reader:
             try:
                 reply = server.run(json.loads(line))
-            except Exception as error:  # noqa: BLE001
+            except Exception as error:
                 send({"fatal": f"{type(error).__name__}: {error}"})
                 return
             send(reply)

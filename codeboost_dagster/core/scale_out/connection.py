@@ -20,7 +20,9 @@ def ray_session(
         return
     options: dict[str, Any] = {"namespace": namespace, "log_to_driver": False, "runtime_env": runtime_env}
     if address is None:
-        options.update(address="local", num_cpus=num_cpus, include_dashboard=False)  # always a new one, never a neighbour's
+        options.update(
+            address="local", num_cpus=num_cpus, include_dashboard=False
+        )  # always a new one, never a neighbour's
     else:
         options["address"] = address
     ray.init(**options)

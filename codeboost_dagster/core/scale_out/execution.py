@@ -72,8 +72,13 @@ def execute_on_ray(
     """Run every (variant, test case) on the pools; records go to `out_path` as batches finish."""
     batches = retried = lost = 0
     with ParquetSink(out_path, EXECUTION_RECORDS, settings.sink_row_group_rows) as sink:
-        finished = pools.run("execute", source_batches(variants, settings.execution_batch_rows), lost_records,
-                             settings.batch_retries, source_rows(variants))
+        finished = pools.run(
+            "execute",
+            source_batches(variants, settings.execution_batch_rows),
+            lost_records,
+            settings.batch_retries,
+            source_rows(variants),
+        )
         for batch, table, report in finished:
             sink.write(table)
             batches, retried, lost = batches + 1, retried + (report.attempts > 1), lost + (report.lost is not None)

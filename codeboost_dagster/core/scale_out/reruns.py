@@ -24,7 +24,9 @@ def shared_pools(backend: str, limits: SandboxLimits, settings: ScaleOutSettings
     with _pools_lock:
         if key not in _pools:
             name = f"sandbox-{content_id(backend, repr(limits))[:12]}"
-            _pools[key] = SandboxPools(backend, limits, settings, name=name, cpus_per_slot=settings.reward_cpus_per_slot)
+            _pools[key] = SandboxPools(
+                backend, limits, settings, name=name, cpus_per_slot=settings.reward_cpus_per_slot
+            )
         return _pools[key]
 
 

@@ -10,6 +10,7 @@ imported only when pools start.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -136,8 +137,15 @@ class SandboxPools:
     ) -> Iterator[tuple[Batch, Result, BatchReport]]:
         """`method` of the pools over every batch, in input order, within the pools' window; a batch
         that fails past `retries` becomes `lost(batch, detail, backend)` (see batch_runner)."""
-        return run_batches(batches, PoolMethod(self, method), lambda batch, detail: lost(batch, detail, self.backend),
-                           window=self.window, retries=retries, rows=len, rows_total=rows_total)
+        return run_batches(
+            batches,
+            PoolMethod(self, method),
+            lambda batch, detail: lost(batch, detail, self.backend),
+            window=self.window,
+            retries=retries,
+            rows=len,
+            rows_total=rows_total,
+        )
 
     def pids(self) -> list[int]:
         """Process id of every pool's worker (for operators, and for the tests that kill one)."""
@@ -191,10 +199,8 @@ class SandboxPools:
 
         for index, actor in enumerate(self.actors):
             if index not in self._dead:
-                try:
+                with contextlib.suppress(ray.exceptions.RayError):  # already gone: nothing left to stop
                     ray.get(actor.close.remote(), timeout=self.settings.pool_start_timeout_s)
-                except ray.exceptions.RayError:
-                    pass  # already gone: nothing left to stop
             ray.kill(actor, no_restart=True)
         self.actors = []
 

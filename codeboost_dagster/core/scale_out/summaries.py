@@ -96,8 +96,9 @@ class AugmentationTally:
 
     def add(self, snippets: pd.DataFrame, variants: pd.DataFrame, dropped: pd.DataFrame) -> None:
         """Count one batch of snippets and the two tables augmentation made of it."""
-        found = accounting_problems(snippets["snippet_id"], AugmentationResult(variants, dropped),
-                                    self.variants_per_snippet)
+        found = accounting_problems(
+            snippets["snippet_id"], AugmentationResult(variants, dropped), self.variants_per_snippet
+        )
         self.problems += len(found)
         self.problem_examples.extend(found[: self.problems_kept - len(self.problem_examples)])
         is_mutated = variants["variant_index"] > 0

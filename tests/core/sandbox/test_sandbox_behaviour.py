@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import subprocess
 import sys
 from datetime import datetime
@@ -121,13 +122,16 @@ def test_every_program_gets_fresh_random_state(sandbox):
     assert len(outputs) == 3
 
 
-@pytest.mark.parametrize("code", [
-    "print(object())\n",
-    "print(id([]), id({}))\n",
-    "class Point:\n    pass\n\nprint(Point())\n",
-    "print(hash(object()))\n",
-    "print(object.__repr__(bytearray(5000)))\n",
-])
+@pytest.mark.parametrize(
+    "code",
+    [
+        "print(object())\n",
+        "print(id([]), id({}))\n",
+        "class Point:\n    pass\n\nprint(Point())\n",
+        "print(hash(object()))\n",
+        "print(object.__repr__(bytearray(5000)))\n",
+    ],
+)
 def test_object_addresses_differ_between_runs_as_in_fresh_interpreters(sandbox, code):
     """Else the determinism check would certify programs that print addresses (p ~ 1/256 a pair)."""
     outputs = {sandbox.run(Program(code)).stdout for _ in range(10)}
@@ -173,10 +177,8 @@ def _kill_server(sandbox) -> None:
         import docker
 
         channel.container.kill()
-        try:
+        with contextlib.suppress(docker.errors.NotFound):  # auto-removed already
             channel.container.wait()
-        except docker.errors.NotFound:  # auto-removed already
-            pass
     else:
         channel.process.kill()
         channel.process.wait()
