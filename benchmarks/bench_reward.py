@@ -33,7 +33,6 @@ from pathlib import Path
 
 import pandas as pd
 
-from codeboost_dagster import reward
 from codeboost_dagster.core.augmentation import augment_snippets
 from codeboost_dagster.core.backward import score_answers
 from codeboost_dagster.core.execution import execute_runs, plan_runs
@@ -45,6 +44,7 @@ from codeboost_dagster.core.sandbox import ExecutionResult, Program, open_sandbo
 from codeboost_dagster.core.sandbox.local import default_interpreter
 from codeboost_dagster.core.settings import CodeBoostSettings, RewardSettings, SandboxLimits
 from codeboost_dagster.core.tasks import build_tasks
+from codeboost_dagster.verl import reward
 
 RESULTS = Path(__file__).parent / "results" / "reward.md"
 TARGET = ">= 1.8x the one-by-one fresh-interpreter way on 2 cores"

@@ -29,7 +29,7 @@ from codeboost_dagster.core.models import load_tokenizer, model_location
 from codeboost_dagster.core.prompts import answer_opening
 from codeboost_dagster.core.settings import CodeBoostSettings
 from codeboost_dagster.core.verl_dataset import prompt_token_counts
-from codeboost_dagster.reward import compute_score_batch
+from codeboost_dagster.verl.reward import compute_score_batch
 
 RESULTS = Path(__file__).parent / "results" / "training_signal.md"
 

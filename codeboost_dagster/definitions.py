@@ -26,17 +26,20 @@ from codeboost_dagster.assets import (
     verl_dataset,
 )
 from codeboost_dagster.automation import rebuild_training_data_sensor, with_automation
+from codeboost_dagster.core.settings import CodeBoostSettings, load_settings
 from codeboost_dagster.jobs import curation_job, evaluation_job, ingest_dump_job, train_policy_job, training_data_job
 from codeboost_dagster.resources.dumps import DumpFolder
 from codeboost_dagster.resources.models import ModelCache
 from codeboost_dagster.resources.ray_scale_out import RayScaleOut
 from codeboost_dagster.resources.sandbox import SandboxResource
-from codeboost_dagster.resources.settings import SettingsResource
+from codeboost_dagster.resources.settings import SettingsResource, versioned_by_settings
 from codeboost_dagster.resources.streamed_parquet_io import StreamedParquetIOManagerFactory
 from codeboost_dagster.resources.trainer import GRPOTrainer
 from codeboost_dagster.resources.training_files import TrainingFiles
 from codeboost_dagster.schedules import recuration_schedule
 from codeboost_dagster.sensors import curate_after_ingestion, new_dump_sensor
+
+SETTINGS_FILE = os.environ.get("CODEBOOST_SETTINGS_FILE") or None
 
 
 def build_resources() -> dict:
@@ -49,7 +52,7 @@ def build_resources() -> dict:
         "training_files": TrainingFiles(base_path=os.environ.get("CODEBOOST_TRAINING_FILES", f"{storage}/training")),
         "models": ModelCache(cache_dir=os.environ.get("CODEBOOST_MODEL_CACHE", "data/models")),
         "dumps": DumpFolder(path=os.environ.get("CODEBOOST_DUMPS_DIR", "data/dumps")),
-        "settings": SettingsResource(settings_file=os.environ.get("CODEBOOST_SETTINGS_FILE") or None),
+        "settings": SettingsResource(settings_file=SETTINGS_FILE),
         "sandbox": SandboxResource(backend=os.environ.get("CODEBOOST_SANDBOX_BACKEND", "forkserver")),
         "trainer": GRPOTrainer(
             backend=os.environ.get("CODEBOOST_TRAINER", "trl"),
@@ -60,12 +63,15 @@ def build_resources() -> dict:
     }
 
 
+def build_assets(settings: CodeBoostSettings) -> list:
+    """Every asset with its automation, and code versions hashing `settings` (so a changed
+    method parameter shows its stage and everything downstream as stale)."""
+    modules = [ingestion, curation, augmentation, execution, tasks, verl_dataset, training, evaluation]
+    return versioned_by_settings(with_automation(load_assets_from_modules(modules)), settings)
+
+
 defs = Definitions(
-    assets=with_automation(
-        load_assets_from_modules(
-            [ingestion, curation, augmentation, execution, tasks, verl_dataset, training, evaluation]
-        )
-    ),
+    assets=build_assets(load_settings(SETTINGS_FILE)),
     jobs=[ingest_dump_job, curation_job, training_data_job, train_policy_job, evaluation_job],
     sensors=[new_dump_sensor, curate_after_ingestion, rebuild_training_data_sensor],
     schedules=[recuration_schedule],

@@ -164,7 +164,7 @@ def test_the_batch_reward_reruns_backward_answers_on_the_ray_pools(ray_driver, m
 
     from codeboost_dagster.core.sandbox import Program
     from codeboost_dagster.core.scale_out import close_shared_pools
-    from codeboost_dagster.reward import ON_RAY_ENV, compute_score_batch
+    from codeboost_dagster.verl.reward import ON_RAY_ENV, compute_score_batch
     from tests.test_reward import CODE, _answer, _backward_truth, _forward_truth
     from tests.test_reward import LIMITS as REWARD_LIMITS
 

@@ -33,6 +33,7 @@ cpu_time_s = 2.0
 execution_batch_rows = 8
 augmentation_batch_rows = 4
 progress_interval_s = 0.0
+namespace = "codeboost-test-run"
 """
 
 
@@ -122,6 +123,7 @@ def test_a_dagster_managed_local_ray_serves_the_whole_run_and_stops_with_it(tmp_
         metadata["augmented_variants"]["ray_batches"].value == 4 and metadata["execution_records"]["ray_batches"].value
     )
     assert [options["address"] for options in starts] == ["local"]  # one Ray for both stages of the run
+    assert starts[0]["namespace"] == "codeboost-test-run"  # the settings' namespace, not the default
 
 
 CURATION = ["curated_snippets", "curation_report", "curation_signatures"]

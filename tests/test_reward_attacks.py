@@ -13,7 +13,7 @@ from codeboost_dagster.core.masking import indentation
 from codeboost_dagster.core.prompts import FORWARD_EXAMPLE_STDOUT, fenced_block, reference_completion
 from codeboost_dagster.core.scoring import max_score
 from codeboost_dagster.core.settings import RewardSettings
-from codeboost_dagster.reward import compute_score_batch
+from codeboost_dagster.verl.reward import compute_score_batch
 
 ATTACK_SHARE = 0.02
 REFERENCE_SHARE = 0.99

@@ -2,7 +2,7 @@
 `validate_config`, `RLHFDataset`, and reward loading with the naive reward manager), on CPU.
 
 verl cannot be imported next to Dagster (see requirements/verl-worker.txt), so the checks run in
-verl's own environment through `codeboost_dagster.verl_preflight`, as the Ray job would.
+verl's own environment through `codeboost_dagster.verl.preflight`, as the Ray job would.
 """
 
 from __future__ import annotations
@@ -18,9 +18,12 @@ import pytest
 
 from codeboost_dagster.core.models import model_location
 from codeboost_dagster.core.settings import CodeBoostSettings
-from codeboost_dagster.core.verl_config import VerlCluster, verl_overrides
+from codeboost_dagster.verl.config import VerlCluster, verl_overrides
 
-MAX_SCORE = 0.775
+# Non-default weights, so the scores show that the run's reward settings reach verl's reward:
+# a perfect answer earns 0.8 * (1 + 0.5) / 2 + 0.2 = 0.8 (0.775 with the defaults).
+SETTINGS = CodeBoostSettings().with_overrides({"reward": {"accuracy_weight": 0.8, "format_weight": 0.2}})
+MAX_SCORE = 0.8
 
 
 @pytest.fixture(scope="module")
@@ -36,7 +39,7 @@ def _preflight(verl_python: str, overrides: list[str], rows: int, tmp_path: Path
         [
             verl_python,
             "-m",
-            "codeboost_dagster.verl_preflight",
+            "codeboost_dagster.verl.preflight",
             "--rows",
             str(rows),
             "--report",
@@ -54,9 +57,9 @@ def _preflight(verl_python: str, overrides: list[str], rows: int, tmp_path: Path
 
 
 def _overrides(manifest: pd.DataFrame, model_cache: Path, tmp_path: Path, **data: object) -> list[str]:
-    settings = CodeBoostSettings()
+    settings = SETTINGS
     overrides = verl_overrides(
-        settings.grpo,
+        settings,
         VerlCluster(),
         model_location(settings.model.policy, model_cache, weights=False),
         [manifest.loc["train", "path"]],
@@ -72,7 +75,9 @@ def test_verl_accepts_the_config_the_dataset_and_the_reward(verl_python, manifes
     assert report["train_rows"] == manifest.loc["train", "rows"]
     assert report["val_rows"] == manifest.loc["val", "rows"]
     assert report["reward_manager"] == "NaiveRewardManager"
-    assert report["reward_function"] == "pkg://codeboost_dagster.reward:compute_score"
+    assert report["reward_function"] == "pkg://codeboost_dagster.verl.reward:compute_score"
+    assert report["reward_kwargs"]["format_weight"] == 0.2
+    assert report["reward_kwargs"]["scale_out"]["namespace"] == SETTINGS.scale_out.namespace
     scores = pd.DataFrame(report["scores"])
     assert set(scores["data_source"]) == {"codeboost_forward", "codeboost_backward"}
     reference = scores[scores["completion"] == "reference"]

@@ -17,7 +17,7 @@ import pandas as pd
 from codeboost_dagster.definitions import defs
 from codeboost_dagster.resources.trainer import GRPOTrainer
 from codeboost_dagster.resources.verl_launcher import verl_job_entrypoint
-from codeboost_dagster.verl_job import parse_step_line
+from codeboost_dagster.verl.job import parse_step_line
 from tests.conftest import make_resources
 
 BIN = Path(sys.executable).parent
@@ -41,7 +41,7 @@ def test_step_lines_of_verls_console_logger_become_metrics():
 
 def test_the_job_entrypoint_quotes_every_override():
     entrypoint = verl_job_entrypoint("/opt/verl env/python", ["data.train_files=['/a b/train.parquet']"], dry_run=True)
-    assert entrypoint.startswith("'/opt/verl env/python' -m codeboost_dagster.verl_job --dry-run ")
+    assert entrypoint.startswith("'/opt/verl env/python' -m codeboost_dagster.verl.job --dry-run ")
     assert "'data.train_files=['\"'\"'/a b/train.parquet'\"'\"']'" in entrypoint
 
 

@@ -31,8 +31,9 @@ from codeboost_dagster.core.augmentation import (
     mutation_counts,
 )
 from codeboost_dagster.core.scale_out import AugmentationTally, ParquetFile, TableSource, augment_on_ray
+from codeboost_dagster.core.settings import CodeBoostSettings
 from codeboost_dagster.resources.ray_scale_out import RayScaleOut
-from codeboost_dagster.resources.settings import SettingsResource
+from codeboost_dagster.resources.settings import SettingsResource, reads_settings
 from codeboost_dagster.resources.streamed_parquet_io import STREAMED_INPUT
 
 AUGMENTATION_GROUP = "augmentation"
@@ -69,9 +70,8 @@ def _variants_metadata(
 
 
 def _on_ray(
-    context: AssetExecutionContext, settings: SettingsResource, scale_out: RayScaleOut, curated_snippets: TableSource
+    context: AssetExecutionContext, config: CodeBoostSettings, scale_out: RayScaleOut, curated_snippets: TableSource
 ):
-    config = settings.get()
     tally = AugmentationTally(config.augmentation.variants_per_snippet, PROBLEMS_SHOWN)
     progress = batch_progress(context, "augmented_variants", "augmentation", config.scale_out.progress_interval_s)
 
@@ -115,10 +115,12 @@ def _on_ray(
     ins={"curated_snippets": AssetIn(metadata={STREAMED_INPUT: True}, dagster_type=Any)},
     outs={
         "augmented_variants": AssetOut(
+            metadata=reads_settings("augmentation", "filtering"),
             io_manager_key="parquet_io_manager",
             description="Each curated snippet's original and its variants, with the mutations that made them.",
         ),
         "augmentation_report": AssetOut(
+            metadata=reads_settings("augmentation", "filtering"),
             io_manager_key="parquet_io_manager",
             description="Every attempted variant that was not kept, with its reason.",
         ),
@@ -129,17 +131,18 @@ def augmented_variants(
     context: AssetExecutionContext, settings: SettingsResource, scale_out: RayScaleOut, curated_snippets: TableSource
 ):
     """Digit-, logical- and input-level variants of every curated snippet."""
+    run_settings = settings.for_stage(context)
     if scale_out.enabled:
-        yield from _on_ray(context, settings, scale_out, curated_snippets)
+        yield from _on_ray(context, run_settings, scale_out, curated_snippets)
         return
     if isinstance(curated_snippets, ParquetFile):
         curated_snippets = curated_snippets.read()
-    config = settings.get().augmentation
+    config = run_settings.augmentation
     result = augment_snippets(
         curated_snippets[["snippet_id", "code", "test_cases"]],
         config,
         progress=progress_logger(context.log, "augmentation"),
-        max_code_chars=settings.get().filtering.max_chars,
+        max_code_chars=run_settings.filtering.max_chars,
     )
     variants, dropped = result.variants, result.dropped
     metadata = _variants_metadata(

@@ -33,6 +33,7 @@ from codeboost_dagster.core.curation import (
 from codeboost_dagster.core.schemas import FILTERED_SNIPPETS
 from codeboost_dagster.core.settings import CurationSettings, ScaleOutSettings
 from codeboost_dagster.resources.ray_scale_out import RayScaleOut
+from codeboost_dagster.resources.settings import reads_settings
 
 CURATION_GROUP = "curation"
 COMPONENT_SIZE_BINS = (2, 3, 5, 10, 20, 50, 100, 1_000, 10_000)
@@ -109,13 +110,17 @@ def _previous_report(removed: pd.DataFrame | None) -> pd.DataFrame | None:
     ins={"filtered_snippets": AssetIn(metadata={"allow_missing_partitions": True})},
     outs={
         "curated_snippets": AssetOut(
-            io_manager_key="parquet_io_manager", description="The most diverse subset of all filtered snippets."
+            metadata=reads_settings("curation"),
+            io_manager_key="parquet_io_manager",
+            description="The most diverse subset of all filtered snippets.",
         ),
         "curation_report": AssetOut(
+            metadata=reads_settings("curation"),
             io_manager_key="parquet_io_manager",
             description="Every removed snippet with its component and the near-duplicate it lost to.",
         ),
         "curation_signatures": AssetOut(
+            metadata=reads_settings("curation"),
             io_manager_key="parquet_io_manager",
             description="MinHash LSH band keys of the selection, which the next dump is queried against.",
         ),
@@ -129,7 +134,7 @@ def _previous_report(removed: pd.DataFrame | None) -> pd.DataFrame | None:
 )
 def curated_snippets(context: AssetExecutionContext, filtered_snippets: dict):
     """Maximum-clique curation of every dump's filtered snippets, incremental over earlier runs."""
-    settings = context.resources.settings.get()
+    settings = context.resources.settings.for_stage(context)
     config = settings.curation
     scale_out: RayScaleOut = context.resources.scale_out
     store = context.resources.parquet_io_manager

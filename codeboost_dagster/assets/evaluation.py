@@ -21,7 +21,7 @@ from codeboost_dagster.core.evaluation.scoring import evaluation_prompts, score_
 from codeboost_dagster.core.generation import generate_greedy
 from codeboost_dagster.resources.models import ModelCache
 from codeboost_dagster.resources.sandbox import SandboxResource
-from codeboost_dagster.resources.settings import SettingsResource
+from codeboost_dagster.resources.settings import SettingsResource, reads_settings
 
 EVALUATION_GROUP = "evaluation"
 
@@ -40,10 +40,12 @@ def comparison_plot(intervals: pd.DataFrame, confidence: float) -> MetadataValue
     pool="sandbox",
     outs={
         "evaluation_items": AssetOut(
+            metadata=reads_settings("sandbox"),
             io_manager_key="parquet_io_manager",
             description="Output- and input-prediction items from HumanEval's canonical solutions and asserts.",
         ),
         "evaluation_item_report": AssetOut(
+            metadata=reads_settings("sandbox"),
             io_manager_key="parquet_io_manager",
             description="HumanEval asserts that gave no item, and problems without an exact assert, with the reason.",
         ),
@@ -60,7 +62,7 @@ def comparison_plot(intervals: pd.DataFrame, confidence: float) -> MetadataValue
 def evaluation_items(context: AssetExecutionContext, settings: SettingsResource, sandbox: SandboxResource):
     """Every exact-equality assert of HumanEval, verified deterministic and bounded in the sandbox."""
     problems = humaneval_problems()
-    with sandbox.open(settings.get().sandbox) as opened:
+    with sandbox.open(settings.for_stage(context).sandbox) as opened:
         build = build_items(problems, opened)
     context.log.info(f"{len(build.items)} items from {len(problems)} problems; {len(build.dropped)} asserts dropped")
     yield Output(
@@ -94,10 +96,12 @@ def evaluation_items(context: AssetExecutionContext, settings: SettingsResource,
     pool="sandbox",
     outs={
         "evaluation": AssetOut(
+            metadata=reads_settings("evaluation", "model", "reward", "sandbox", "curation"),
             io_manager_key="parquet_io_manager",
             description="Base vs. trained policy per benchmark: pass@1, mean reward, format rate.",
         ),
         "evaluation_predictions": AssetOut(
+            metadata=reads_settings("evaluation", "model", "reward", "sandbox", "curation"),
             io_manager_key="parquet_io_manager",
             description="Every prompt, raw answer, extracted prediction and verdict, for both models.",
         ),
@@ -114,7 +118,7 @@ def evaluation(
     curated_snippets: pd.DataFrame,
 ):
     """Greedy answers of the base and the trained policy on the same items, scored by execution."""
-    config = settings.get()
+    config = settings.for_stage(context)
     items = select_items(evaluation_items, config.evaluation.items_per_kind)
     heldout = select_heldout(
         training_tasks[training_tasks["split"] == "test"], config.evaluation.heldout_tasks, config.evaluation.seed

@@ -14,9 +14,10 @@ from codeboost_dagster.assets.metadata import counts_table, frame_table, histogr
 from codeboost_dagster.assets.ray_progress import batch_progress
 from codeboost_dagster.core.execution import execute_runs, plan_runs
 from codeboost_dagster.core.scale_out import ExecutionTally, ParquetFile, TableSource, execute_on_ray
+from codeboost_dagster.core.settings import CodeBoostSettings
 from codeboost_dagster.resources.ray_scale_out import RayScaleOut
 from codeboost_dagster.resources.sandbox import SandboxResource
-from codeboost_dagster.resources.settings import SettingsResource
+from codeboost_dagster.resources.settings import SettingsResource, reads_settings
 from codeboost_dagster.resources.streamed_parquet_io import STREAMED_INPUT
 
 EXECUTION_GROUP = "execution"
@@ -36,12 +37,11 @@ def _metadata(by_status, by_error_type, wall_ms: pd.Series, slowest: pd.DataFram
 
 def _on_ray(
     context: AssetExecutionContext,
-    settings: SettingsResource,
+    config: CodeBoostSettings,
     sandbox: SandboxResource,
     scale_out: RayScaleOut,
     variants: TableSource,
 ):
-    config = settings.get()
     tally = ExecutionTally(config.scale_out.summary_sample_rows, SLOWEST_SHOWN)
     progress = batch_progress(context, "execution_records", "execution", config.scale_out.progress_interval_s)
 
@@ -88,6 +88,7 @@ def _on_ray(
 
 @asset(
     group_name=EXECUTION_GROUP,
+    metadata=reads_settings("sandbox"),
     io_manager_key="parquet_io_manager",
     ins={"augmented_variants": AssetIn(metadata={STREAMED_INPUT: True}, dagster_type=Any)},
     pool="sandbox",
@@ -101,12 +102,13 @@ def execution_records(
     augmented_variants: TableSource,
 ):
     """Stdout, stderr, status, error type and timings of every (variant, test case) run."""
+    run_settings = settings.for_stage(context)
     if scale_out.enabled:
-        yield from _on_ray(context, settings, sandbox, scale_out, augmented_variants)
+        yield from _on_ray(context, run_settings, sandbox, scale_out, augmented_variants)
         return
     if isinstance(augmented_variants, ParquetFile):
         augmented_variants = augmented_variants.read()
-    limits = settings.get().sandbox
+    limits = run_settings.sandbox
     planned = plan_runs(augmented_variants)
     context.log.info(f"running {len(planned)} programs on the {sandbox.backend} sandbox")
     with sandbox.open(limits) as opened:

@@ -20,18 +20,23 @@ from codeboost_dagster.core.readers import read_dump
 from codeboost_dagster.core.schemas import FILTER_REPORT, FILTERED_SNIPPETS, schema_problems
 from codeboost_dagster.partitions import code_dumps
 from codeboost_dagster.resources.dumps import DumpFolder
-from codeboost_dagster.resources.settings import SettingsResource
+from codeboost_dagster.resources.settings import SettingsResource, reads_settings
 
 INGESTION_GROUP = "ingestion"
 
 
-@asset(partitions_def=code_dumps, group_name=INGESTION_GROUP, io_manager_key="parquet_io_manager")
+@asset(
+    partitions_def=code_dumps,
+    group_name=INGESTION_GROUP,
+    io_manager_key="parquet_io_manager",
+    metadata=reads_settings("ingestion"),
+)
 def raw_snippets(context: AssetExecutionContext, dumps: DumpFolder, settings: SettingsResource) -> Output[pd.DataFrame]:
     """Every unit of one code dump (file, row, doctest module), readable or not, with a content-hash id."""
     key = context.partition_key
     path = dumps.dump_path(key)
     context.log.info(f"reading dump {key!r} from {path}")
-    frame = raw_snippets_frame(read_dump(path, key, settings.get().ingestion))
+    frame = raw_snippets_frame(read_dump(path, key, settings.for_stage(context).ingestion))
     unreadable = frame[frame["read_error"].notna()]
     return Output(
         frame,
@@ -85,10 +90,14 @@ def _schema_check(kept: pd.DataFrame, dropped: pd.DataFrame) -> AssetCheckResult
     ins={"raw_snippets": AssetIn()},
     outs={
         "filtered_snippets": AssetOut(
-            io_manager_key="parquet_io_manager", description="Rows that pass the basic filters."
+            metadata=reads_settings("filtering"),
+            io_manager_key="parquet_io_manager",
+            description="Rows that pass the basic filters.",
         ),
         "filter_report": AssetOut(
-            io_manager_key="parquet_io_manager", description="Every dropped row with its reason."
+            metadata=reads_settings("filtering"),
+            io_manager_key="parquet_io_manager",
+            description="Every dropped row with its reason.",
         ),
     },
     check_specs=[
@@ -99,7 +108,7 @@ def _schema_check(kept: pd.DataFrame, dropped: pd.DataFrame) -> AssetCheckResult
 )
 def filtered_snippets(context: AssetExecutionContext, settings: SettingsResource, raw_snippets: pd.DataFrame):
     """Basic filters over one dump: compile, libcst parse, size bounds, exact duplicates."""
-    outcome = filter_snippets(raw_snippets, settings.get().filtering)
+    outcome = filter_snippets(raw_snippets, settings.for_stage(context).filtering)
     kept, dropped = outcome.kept, outcome.dropped
     reasons = dropped["reason"].value_counts().to_dict()
     context.log.info(f"dump {context.partition_key!r}: kept {len(kept)} of {len(raw_snippets)}; dropped {reasons}")

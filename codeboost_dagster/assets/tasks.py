@@ -21,7 +21,7 @@ from codeboost_dagster.assets.metadata import bar_plot, counts_table, frame_tabl
 from codeboost_dagster.core.exploit_audit import FORWARD_STUBS, STUBS
 from codeboost_dagster.core.tasks import TaskBuild, build_tasks
 from codeboost_dagster.resources.sandbox import SandboxResource
-from codeboost_dagster.resources.settings import SettingsResource
+from codeboost_dagster.resources.settings import SettingsResource, reads_settings
 
 TASKS_GROUP = "tasks"
 
@@ -93,10 +93,12 @@ def _exploit_audit_check(build: TaskBuild) -> AssetCheckResult:
     group_name=TASKS_GROUP,
     outs={
         "training_tasks": AssetOut(
+            metadata=reads_settings("tasks", "sandbox", "reward"),
             io_manager_key="parquet_io_manager",
             description="Forward and backward prompts with their ground truth and run context, split by snippet.",
         ),
         "task_report": AssetOut(
+            metadata=reads_settings("tasks", "sandbox", "reward"),
             io_manager_key="parquet_io_manager",
             description="Every execution record that gave no task, with its reason.",
         ),
@@ -127,7 +129,7 @@ def training_tasks(
     execution_records: pd.DataFrame,
 ):
     """Certified error-aware forward/backward tasks; every run that gives none is reported with its reason."""
-    config = settings.get()
+    config = settings.for_stage(context)
     with sandbox.open(config.sandbox) as opened:
 
         def run(programs, phase: str):

@@ -9,7 +9,7 @@ from codeboost_dagster.assets.metadata import curve_plot, frame_table
 from codeboost_dagster.core.schemas import GRPO_RUNS, TRAINING_METRICS
 from codeboost_dagster.core.trl_training import TrainingRun, train_with_trl
 from codeboost_dagster.resources.models import ModelCache
-from codeboost_dagster.resources.settings import SettingsResource
+from codeboost_dagster.resources.settings import SettingsResource, reads_settings
 from codeboost_dagster.resources.trainer import GRPOTrainer
 from codeboost_dagster.resources.training_files import TrainingFiles
 from codeboost_dagster.resources.verl_launcher import run_verl_job
@@ -31,11 +31,14 @@ def _step_logger(context: AssetExecutionContext):
     pool="training",
     outs={
         "grpo_training": AssetOut(
+            metadata=reads_settings("grpo", "local_training", "model", "reward"),
             io_manager_key="parquet_io_manager",
             description="The trained policy: checkpoint location, trainer config and the dataset version it saw.",
         ),
         "training_metrics": AssetOut(
-            io_manager_key="parquet_io_manager", description="Reward, format rate, KL and loss per training step."
+            metadata=reads_settings("grpo", "local_training", "model", "reward"),
+            io_manager_key="parquet_io_manager",
+            description="Reward, format rate, KL and loss per training step.",
         ),
     },
 )
@@ -48,7 +51,7 @@ def grpo_training(
     verl_dataset: pd.DataFrame,
 ):
     """GRPO on the train split with the CodeBoost reward, by TRL here or verl on a Ray cluster."""
-    config = settings.get()
+    config = settings.for_stage(context)
     splits = verl_dataset.set_index("split")
     version = str(splits.loc["train", "version"])
     backend = trainer.validated_backend()

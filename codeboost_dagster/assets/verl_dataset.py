@@ -18,7 +18,7 @@ from codeboost_dagster.core.schemas import VERL_DATASET
 from codeboost_dagster.core.verl_dataset import TRAINING_SPLITS, build_verl_dataset, write_verl_split
 from codeboost_dagster.resources.committed_files import publish
 from codeboost_dagster.resources.models import ModelCache
-from codeboost_dagster.resources.settings import SettingsResource
+from codeboost_dagster.resources.settings import SettingsResource, reads_settings
 from codeboost_dagster.resources.training_files import TrainingFiles
 
 
@@ -26,10 +26,12 @@ from codeboost_dagster.resources.training_files import TrainingFiles
     group_name=TASKS_GROUP,
     outs={
         "verl_dataset": AssetOut(
+            metadata=reads_settings("grpo", "model"),
             io_manager_key="parquet_io_manager",
             description="Manifest of the train/val Parquet files verl trains on: paths, counts, version, tokenizer.",
         ),
         "verl_dataset_report": AssetOut(
+            metadata=reads_settings("grpo", "model"),
             io_manager_key="parquet_io_manager",
             description="Tasks dropped because their prompt or reference answer is over its token budget.",
         ),
@@ -44,7 +46,7 @@ def verl_dataset(
     training_tasks: pd.DataFrame,
 ):
     """Chat-format rows with the reward's ground truth; over-budget prompts dropped, test split held out."""
-    config = settings.get()
+    config = settings.for_stage(context)
     budget, answer_budget = config.grpo.max_prompt_length, config.grpo.max_response_length
     context.log.info(f"counting prompt and answer tokens of {len(training_tasks)} tasks with {config.model.policy}")
     dataset = build_verl_dataset(training_tasks, models.tokenizer(config.model.policy), budget, answer_budget)

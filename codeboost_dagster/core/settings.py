@@ -8,9 +8,10 @@ so a cluster deployment changes numbers without touching code.
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import json
 import tomllib
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -303,6 +304,19 @@ class CodeBoostSettings:
     def to_dict(self) -> dict[str, Any]:
         """Plain nested dict, for run metadata and reproducibility records."""
         return dataclasses.asdict(self)
+
+    def sections(self, names: Iterable[str]) -> dict[str, dict[str, Any]]:
+        """The named sections' values, `{section: {field: value}}`; an unknown name is an error."""
+        known = {f.name for f in dataclasses.fields(self)}
+        unknown = set(names) - known
+        if unknown:
+            raise ValueError(f"unknown settings sections {sorted(unknown)}; known: {sorted(known)}")
+        return {name: dataclasses.asdict(getattr(self, name)) for name in sorted(set(names))}
+
+    def fingerprint(self, names: Iterable[str]) -> str:
+        """A short stable hash of the named sections' values: equal exactly when they are."""
+        text = json.dumps(self.sections(names), sort_keys=True, default=str)
+        return hashlib.sha256(text.encode("utf-8")).hexdigest()[:10]
 
 
 def load_settings(path: str | Path | None = None) -> CodeBoostSettings:

@@ -128,7 +128,7 @@ class CodeBoostReward:
         """Scores in completion order, each answer read from its opening on; `format_rate`,
         `stdout_ok` and `infra_error` (the share of rollouts whose re-run failed inside the
         sandbox) go to TRL's step metrics."""
-        from codeboost_dagster.reward import compute_score_batch
+        from codeboost_dagster.verl.reward import compute_score_batch
 
         openings = opening or [""] * len(completions)
         texts = [

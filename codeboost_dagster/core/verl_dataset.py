@@ -2,7 +2,7 @@
 
 verl's `RLHFDataset` reads `data_source`, `prompt` (chat messages), `ability`, `reward_model`
 ({style, ground_truth}) and `extra_info`; the reward manager hands `data_source`, the ground truth
-and `extra_info` to `codeboost_dagster.reward.compute_score`. `extra_info.reference_answer` (the
+and `extra_info` to `codeboost_dagster.verl.reward.compute_score`. `extra_info.reference_answer` (the
 masked line of a backward task) is for inspection and preflight checks; the reward never reads it,
 it re-runs the program instead. Prompts over the token budget are
 dropped here, counted exactly as verl counts them (the policy's chat template with the generation

@@ -1,8 +1,8 @@
 """Resource saying where the heavy data stages (augmentation, execution) run: in this process
 (default), on an existing Ray cluster (`address`), or on a single-node Ray the run starts and
-stops (`local_ray`: started once when the run sets the resource up, so every stage of the run
-shares it, and shut down at the run's end). Ray is an optional extra (`.[ray]`), imported only
-when enabled."""
+stops (`local_ray`: started by the run's first Ray stage, in that stage's settings namespace,
+shared by every later stage of the run, and shut down at the run's end). Ray is an optional
+extra (`.[ray]`), imported only when enabled."""
 
 from __future__ import annotations
 
@@ -16,7 +16,6 @@ from pydantic import PrivateAttr
 
 import codeboost_dagster
 from codeboost_dagster.core.scale_out.connection import ray_session
-from codeboost_dagster.core.settings import ScaleOutSettings
 
 
 class RayScaleOut(ConfigurableResource):
@@ -31,6 +30,7 @@ class RayScaleOut(ConfigurableResource):
     ship_code: bool = False
     scratch_dir: str | None = None
     _local: ExitStack = PrivateAttr(default_factory=ExitStack)
+    _local_started: bool = PrivateAttr(default=False)
 
     @property
     def enabled(self) -> bool:
@@ -41,18 +41,21 @@ class RayScaleOut(ConfigurableResource):
         runtime_env = {"py_modules": [str(Path(codeboost_dagster.__file__).parent)]} if self.ship_code else None
         return ray_session(self.address, namespace, self.local_num_cpus, runtime_env)
 
-    def setup_for_execution(self, context: InitResourceContext) -> None:
-        """A local Ray starts once per run, before its first stage."""
-        if self.local_ray and self.address is None:
-            self._local.enter_context(self._session(ScaleOutSettings().namespace))
-
     def teardown_after_execution(self, context: InitResourceContext) -> None:
         """The run's local Ray stops with the run."""
         self._local.close()
+        self._local_started = False
 
     @contextmanager
     def session(self, namespace: str) -> Iterator[None]:
-        """Connected to the configured Ray for the duration of the block (the run's local Ray, if any)."""
+        """Connected to the configured Ray for the duration of the block; a run's local Ray starts
+        with its first block and stays up for the run's later stages."""
+        if self.local_ray and self.address is None:
+            if not self._local_started:
+                self._local.enter_context(self._session(namespace))
+                self._local_started = True
+            yield
+            return
         with self._session(namespace):
             yield
 

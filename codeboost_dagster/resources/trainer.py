@@ -5,14 +5,14 @@ from __future__ import annotations
 
 from dagster import ConfigurableResource
 
-from codeboost_dagster.core.verl_config import VerlCluster
+from codeboost_dagster.verl.config import VerlCluster
 
 BACKENDS = ("trl", "verl")
 
 
 class GRPOTrainer(ConfigurableResource):
     """`backend="trl"` trains in the Dagster process (CPU or one GPU). `backend="verl"` submits
-    `python -m codeboost_dagster.verl_job` to the Ray cluster whose dashboard is `ray_address`;
+    `python -m codeboost_dagster.verl.job` to the Ray cluster whose dashboard is `ray_address`;
     the job runs verl in `verl_python` (an interpreter with requirements/verl-worker.txt) and
     reports back through Dagster Pipes. `dry_run` runs verl's preflight instead of training."""
 

@@ -14,9 +14,9 @@ from dagster import AssetExecutionContext
 
 from codeboost_dagster.core.settings import CodeBoostSettings
 from codeboost_dagster.core.trl_training import TrainingRun
-from codeboost_dagster.core.verl_config import verl_command, verl_overrides
 from codeboost_dagster.resources.trainer import GRPOTrainer
-from codeboost_dagster.reward import ON_RAY_ENV
+from codeboost_dagster.verl.config import verl_command, verl_overrides
+from codeboost_dagster.verl.reward import ON_RAY_ENV
 
 VERL_METRIC_NAMES = {
     "step": "step",
@@ -31,7 +31,7 @@ VERL_METRIC_NAMES = {
 def verl_job_entrypoint(verl_python: str, overrides: list[str], dry_run: bool) -> str:
     """The shell command the Ray job runs: our wrapper around verl's trainer, in verl's interpreter."""
     flags = ["--dry-run"] if dry_run else []
-    return shlex.join([verl_python, "-m", "codeboost_dagster.verl_job", *flags, *overrides])
+    return shlex.join([verl_python, "-m", "codeboost_dagster.verl.job", *flags, *overrides])
 
 
 def verl_metrics(messages: list[dict]) -> pd.DataFrame:
@@ -52,7 +52,7 @@ def run_verl_job(
     from dagster_ray import PipesRayJobClient
 
     overrides = verl_overrides(
-        settings.grpo,
+        settings,
         trainer.cluster(f"run-{context.run_id[:8]}"),
         model,
         [str(splits.loc["train", "path"])],

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from codeboost_dagster.core.settings import CodeBoostSettings
-from codeboost_dagster.core.verl_config import VerlCluster, verl_command, verl_overrides
+from codeboost_dagster.verl.config import VerlCluster, verl_command, verl_overrides
 
 
 def _overrides(settings: CodeBoostSettings, cluster: VerlCluster | None = None) -> dict[str, str]:
     cluster = cluster or VerlCluster()
-    pairs = verl_overrides(settings.grpo, cluster, "/models/policy", ["/d/train.parquet"], ["/d/val.parquet"], "/ckpt")
+    pairs = verl_overrides(settings, cluster, "/models/policy", ["/d/train.parquet"], ["/d/val.parquet"], "/ckpt")
     return dict(pair.split("=", 1) for pair in pairs)
 
 
@@ -28,7 +28,7 @@ def test_the_papers_grpo_settings_map_to_verl_keys():
     ) == ("0.2", "0.3", "3.0")
     assert overrides["data.truncation"] == "'error'"
     assert overrides["data.train_files"] == "['/d/train.parquet']"
-    assert overrides["reward.custom_reward_function.path"] == "'pkg://codeboost_dagster.reward'"
+    assert overrides["reward.custom_reward_function.path"] == "'pkg://codeboost_dagster.verl.reward'"
     assert overrides["trainer.save_freq"] == "15"
 
 
@@ -38,13 +38,25 @@ def test_settings_overrides_and_cluster_shape_reach_the_command():
     assert overrides["actor_rollout_ref.rollout.n"] == "8"
     assert overrides["actor_rollout_ref.actor.optim.lr"] == "2e-06"
     assert (overrides["trainer.n_gpus_per_node"], overrides["trainer.nnodes"]) == ("4", "2")
-    command = verl_command(verl_overrides(settings.grpo, VerlCluster(), "m", ["t"], ["v"], "c"))
+    command = verl_command(verl_overrides(settings, VerlCluster(), "m", ["t"], ["v"], "c"))
     assert command[:3] == ["python3", "-m", "verl.trainer.main_ppo"]
 
 
 def test_paths_with_quotes_are_escaped_for_hydra():
     settings = CodeBoostSettings()
     overrides = dict(
-        pair.split("=", 1) for pair in verl_overrides(settings.grpo, VerlCluster(), "/m/it's", ["/t"], ["/v"], "/c")
+        pair.split("=", 1) for pair in verl_overrides(settings, VerlCluster(), "/m/it's", ["/t"], ["/v"], "/c")
     )
     assert overrides["actor_rollout_ref.model.path"] == "'/m/it\\'s'"
+
+
+def test_the_reward_settings_reach_verls_reward_kwargs():
+    settings = CodeBoostSettings().with_overrides(
+        {"reward": {"format_weight": 0.25}, "scale_out": {"reward_batch_programs": 7, "namespace": "team-a"}}
+    )
+    overrides = _overrides(settings)
+    kwargs = "+reward.custom_reward_function.reward_kwargs"
+    assert overrides[f"{kwargs}.format_weight"] == "0.25"
+    assert overrides[f"{kwargs}.accuracy_weight"] == "0.9"
+    scale_out = overrides[f"{kwargs}.scale_out"]
+    assert scale_out.startswith("{") and "reward_batch_programs:7" in scale_out and "namespace:'team-a'" in scale_out

@@ -70,7 +70,7 @@ def score_answers(
     weights: RewardSettings,
 ) -> pd.DataFrame:
     """The verdict on every answer of one model (EVALUATION_PREDICTIONS columns), in prompt order."""
-    from codeboost_dagster.reward import compute_score_batch
+    from codeboost_dagster.verl.reward import compute_score_batch
 
     frame = prompts.assign(model=model, answer=answers)
     item_verdicts = score_predictions(items, answers[: len(items)], sandbox).set_index("item_id")

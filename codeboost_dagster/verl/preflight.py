@@ -1,6 +1,6 @@
 """verl's own checks of a CodeBoost training run, without GPUs: the dry run of `grpo_training`.
 
-    python -m codeboost_dagster.verl_preflight [--rows N] [--report FILE] -- OVERRIDE ...
+    python -m codeboost_dagster.verl.preflight [--rows N] [--report FILE] -- OVERRIDE ...
 
 Runs inside verl's environment (a Ray worker, or the `.venv-verl` of the tests), never inside
 Dagster's (the two cannot share one; see requirements/verl-worker.txt). With the same hydra
@@ -58,6 +58,7 @@ def _rollout_item(tokenizer: Any, row: dict, completion: str) -> Any:
 
 def preflight(overrides: Sequence[str], rows: int = 8) -> dict[str, Any]:
     """Run verl's config, dataset and reward checks; return what each found."""
+    from omegaconf import OmegaConf
     from verl.trainer.ppo.reward import load_reward_manager
     from verl.trainer.ppo.utils import create_rl_dataset, need_critic, need_reference_policy
     from verl.utils import hf_tokenizer
@@ -98,6 +99,7 @@ def preflight(overrides: Sequence[str], rows: int = 8) -> dict[str, Any]:
         "max_prompt_length": config.data.max_prompt_length,
         "reward_manager": type(manager).__name__,
         "reward_function": config.reward.custom_reward_function.path + ":" + config.reward.custom_reward_function.name,
+        "reward_kwargs": OmegaConf.to_container(config.reward.custom_reward_function.get("reward_kwargs", {})),
         "scores": scored,
     }
 
@@ -105,7 +107,7 @@ def preflight(overrides: Sequence[str], rows: int = 8) -> dict[str, Any]:
 def main(argv: Sequence[str] | None = None) -> int:
     """Command-line entry point: prints the report as JSON (and writes it to --report)."""
     parser = argparse.ArgumentParser(
-        prog="codeboost_dagster.verl_preflight",
+        prog="codeboost_dagster.verl.preflight",
         description=__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )

@@ -18,12 +18,13 @@ opened in each reward process; Ray is imported only then.
 from __future__ import annotations
 
 import atexit
+import dataclasses
 import functools
 import json
 import os
 import threading
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, TypeVar
 
 from codeboost_dagster.core.answers import last_block
 from codeboost_dagster.core.backward import score_answers
@@ -31,6 +32,8 @@ from codeboost_dagster.core.prompts import STDERR_TAG, STDOUT_TAG
 from codeboost_dagster.core.sandbox import ExecutionResult, Program, Sandbox, open_sandbox
 from codeboost_dagster.core.scoring import Score, score_outputs
 from codeboost_dagster.core.settings import RewardSettings, SandboxLimits, ScaleOutSettings
+
+T = TypeVar("T")
 
 BACKEND_ENV = "CODEBOOST_REWARD_SANDBOX"
 ON_RAY_ENV = "CODEBOOST_REWARD_ON_RAY"
@@ -50,7 +53,9 @@ def _shared_sandbox(backend: str, limits: SandboxLimits) -> Sandbox:
         return _sandboxes[key]
 
 
-def _rerun(backend: str, limits: SandboxLimits, programs: list[Program]) -> list[ExecutionResult]:
+def _rerun(
+    backend: str, limits: SandboxLimits, scale_out: ScaleOutSettings, programs: list[Program]
+) -> list[ExecutionResult]:
     """Results of the batch's re-runs: on the Ray job's pools when asked to, else on this process's sandbox."""
     if os.environ.get(ON_RAY_ENV) == "1":
         import ray
@@ -58,8 +63,7 @@ def _rerun(backend: str, limits: SandboxLimits, programs: list[Program]) -> list
         if ray.is_initialized():
             from codeboost_dagster.core.scale_out import run_programs_on_pools, shared_pools
 
-            settings = ScaleOutSettings()
-            return run_programs_on_pools(programs, shared_pools(backend, limits, settings), settings)
+            return run_programs_on_pools(programs, shared_pools(backend, limits, scale_out), scale_out)
     return _shared_sandbox(backend, limits).run_many(programs)
 
 
@@ -67,9 +71,11 @@ def _truth(ground_truth: str | dict) -> dict[str, Any]:
     return json.loads(ground_truth) if isinstance(ground_truth, str) else dict(ground_truth)
 
 
-def _weights(kwargs: dict[str, Any]) -> RewardSettings:
-    overrides = {name: kwargs[name] for name in ("accuracy_weight", "format_weight", "stderr_weight") if name in kwargs}
-    return RewardSettings(**overrides)
+def _section(kind: type[T], values: Any) -> T:
+    """A settings section from the reward kwargs verl passes (`verl.config` writes them from the
+    run's settings); fields it does not carry keep their defaults."""
+    names = {field.name for field in dataclasses.fields(kind)}
+    return kind(**{name: value for name, value in dict(values or {}).items() if name in names})
 
 
 def score_forward(solution_str: str, truth: dict[str, Any], weights: RewardSettings) -> Score:
@@ -103,7 +109,8 @@ def compute_score_batch(
     """Score a batch (verl's BatchRewardManager signature); backward re-runs go out together."""
     if len(solution_strs) != len(ground_truths):
         raise ValueError(f"{len(solution_strs)} completions but {len(ground_truths)} ground truths")
-    weights = _weights(kwargs)
+    weights = _section(RewardSettings, kwargs)
+    scale_out = _section(ScaleOutSettings, kwargs.get("scale_out"))
     truths = [_truth(truth) for truth in ground_truths]
     solutions = [solution.replace("\r\n", "\n") for solution in solution_strs]
     scores: list[Score | None] = [None] * len(truths)
@@ -115,7 +122,8 @@ def compute_score_batch(
             pending.setdefault((_backend(truth), _limits(truth)), []).append(index)
     for (backend, limits), indices in pending.items():
         answers = [(truths[index], backward_answer(solutions[index], truths[index])) for index in indices]
-        for index, score in zip(indices, score_answers(answers, functools.partial(_rerun, backend, limits), weights)):
+        rerun = functools.partial(_rerun, backend, limits, scale_out)
+        for index, score in zip(indices, score_answers(answers, rerun, weights)):
             scores[index] = score
     missing = [index for index, score in enumerate(scores) if score is None]
     if missing:

@@ -2,18 +2,19 @@
 
 Every METHOD.md section 7 number comes from `GRPOSettings`; the cluster shape (GPUs, micro-batch
 sizes, rollout engine) comes from `VerlCluster`. The reward is ours, loaded by verl from the
-installed package (`pkg://codeboost_dagster.reward`), scored per rollout by verl's naive reward
+installed package (`pkg://codeboost_dagster.verl.reward`), scored per rollout by verl's naive reward
 loop, which calls `compute_score` from many threads at once (each takes a warm sandbox slot).
 """
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from codeboost_dagster.core.settings import GRPOSettings
+from codeboost_dagster.core.settings import CodeBoostSettings
 
-REWARD_MODULE = "pkg://codeboost_dagster.reward"
+REWARD_MODULE = "pkg://codeboost_dagster.verl.reward"
 REWARD_FUNCTION = "compute_score"
 VERL_ENTRYPOINT = ("python3", "-m", "verl.trainer.main_ppo")
 
@@ -37,20 +38,24 @@ def _value(value: object) -> str:
         return str(value).lower()
     if isinstance(value, (list, tuple)):
         return "[" + ",".join(_value(item) for item in value) + "]"
+    if isinstance(value, dict):
+        return "{" + ",".join(f"{key}:{_value(item)}" for key, item in value.items()) + "}"
     if isinstance(value, str):
         return "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"
     return str(value)
 
 
 def verl_overrides(
-    grpo: GRPOSettings,
+    settings: CodeBoostSettings,
     cluster: VerlCluster,
     model_path: str,
     train_files: Sequence[str],
     val_files: Sequence[str],
     checkpoint_dir: str,
 ) -> list[str]:
-    """Hydra overrides for verl's `ppo_trainer` config implementing the paper's GRPO run."""
+    """Hydra overrides for verl's `ppo_trainer` config implementing the paper's GRPO run. The
+    reward's weights and scale-out settings reach `compute_score` as verl's `reward_kwargs`."""
+    grpo = settings.grpo
     actor = "actor_rollout_ref.actor"
     rollout = "actor_rollout_ref.rollout"
     values: dict[str, object] = {
@@ -96,7 +101,9 @@ def verl_overrides(
         "trainer.experiment_name": cluster.experiment_name,
         "trainer.logger": list(cluster.loggers),
     }
-    return [f"{key}={_value(value)}" for key, value in values.items()]
+    reward_kwargs = {**dataclasses.asdict(settings.reward), "scale_out": dataclasses.asdict(settings.scale_out)}
+    added = {f"+reward.custom_reward_function.reward_kwargs.{key}": value for key, value in reward_kwargs.items()}
+    return [f"{key}={_value(value)}" for key, value in {**values, **added}.items()]
 
 
 def verl_command(overrides: Sequence[str]) -> list[str]:

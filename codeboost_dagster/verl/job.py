@@ -1,6 +1,6 @@
 """The Ray job that `grpo_training` submits: verl GRPO, reporting back to Dagster through Pipes.
 
-    python -m codeboost_dagster.verl_job [--dry-run] [--rows N] OVERRIDE ...
+    python -m codeboost_dagster.verl.job [--dry-run] [--rows N] OVERRIDE ...
 
 Runs in verl's environment on the cluster (requirements/verl-worker.txt plus this package and
 dagster-pipes, no Dagster). Training runs `python -m verl.trainer.main_ppo OVERRIDES`, echoes its
@@ -64,7 +64,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     from dagster_pipes import open_dagster_pipes
 
     parser = argparse.ArgumentParser(
-        prog="codeboost_dagster.verl_job", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+        prog="codeboost_dagster.verl.job", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--dry-run", action="store_true", help="run verl's preflight instead of training")
     parser.add_argument("--rows", type=int, default=4, help="rows per data source the preflight scores")
@@ -72,7 +72,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     with open_dagster_pipes() as pipes:
         if args.dry_run:
-            from codeboost_dagster.verl_preflight import preflight
+            from codeboost_dagster.verl.preflight import preflight
 
             pipes.log.info("verl preflight: config, RLHFDataset, reward loader")
             pipes.report_custom_message({"kind": "preflight", **preflight(args.overrides, args.rows)})
