@@ -125,7 +125,14 @@ def _on_ray(
             description="Every attempted variant that was not kept, with its reason.",
         ),
     },
-    check_specs=[AssetCheckSpec("augmentation_accounting", asset="augmented_variants", blocking=True)],
+    check_specs=[
+        AssetCheckSpec(
+            "augmentation_accounting",
+            asset="augmented_variants",
+            blocking=True,
+            description="every attempted variant is kept or dropped with a reason",
+        )
+    ],
 )
 def augmented_variants(
     context: AssetExecutionContext, settings: SettingsResource, scale_out: RayScaleOut, curated_snippets: TableSource

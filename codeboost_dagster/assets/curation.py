@@ -127,9 +127,24 @@ def _previous_report(removed: pd.DataFrame | None) -> pd.DataFrame | None:
     },
     required_resource_keys={"parquet_io_manager", "settings", "scale_out"},
     check_specs=[
-        AssetCheckSpec("clique_property", asset="curated_snippets", blocking=True),
-        AssetCheckSpec("curation_conservation", asset="curated_snippets", blocking=True),
-        AssetCheckSpec("curation_determinism", asset="curated_snippets", blocking=True),
+        AssetCheckSpec(
+            "clique_property",
+            asset="curated_snippets",
+            blocking=True,
+            description="selected snippets are pairwise at least gamma apart, by exact distance",
+        ),
+        AssetCheckSpec(
+            "curation_conservation",
+            asset="curated_snippets",
+            blocking=True,
+            description="every filtered row is selected or in the curation report",
+        ),
+        AssetCheckSpec(
+            "curation_determinism",
+            asset="curated_snippets",
+            blocking=True,
+            description="curating the same input in another row order gives the same selection",
+        ),
     ],
 )
 def curated_snippets(context: AssetExecutionContext, filtered_snippets: dict):

@@ -92,7 +92,14 @@ def _on_ray(
     io_manager_key="parquet_io_manager",
     ins={"augmented_variants": AssetIn(metadata={STREAMED_INPUT: True}, dagster_type=Any)},
     pool="sandbox",
-    check_specs=[AssetCheckSpec("execution_conservation", asset="execution_records", blocking=True)],
+    check_specs=[
+        AssetCheckSpec(
+            "execution_conservation",
+            asset="execution_records",
+            blocking=True,
+            description="one record per (variant, test case)",
+        )
+    ],
 )
 def execution_records(
     context: AssetExecutionContext,

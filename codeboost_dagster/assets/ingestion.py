@@ -101,9 +101,24 @@ def _schema_check(kept: pd.DataFrame, dropped: pd.DataFrame) -> AssetCheckResult
         ),
     },
     check_specs=[
-        AssetCheckSpec("filter_conservation", asset="filtered_snippets", blocking=True),
-        AssetCheckSpec("unique_snippet_ids", asset="filtered_snippets", blocking=True),
-        AssetCheckSpec("filter_schema", asset="filtered_snippets", blocking=True),
+        AssetCheckSpec(
+            "filter_conservation",
+            asset="filtered_snippets",
+            blocking=True,
+            description="raw rows = kept rows + dropped rows",
+        ),
+        AssetCheckSpec(
+            "unique_snippet_ids",
+            asset="filtered_snippets",
+            blocking=True,
+            description="no two kept rows share a snippet id",
+        ),
+        AssetCheckSpec(
+            "filter_schema",
+            asset="filtered_snippets",
+            blocking=True,
+            description="the kept and dropped tables have the columns and types of their schemas",
+        ),
     ],
 )
 def filtered_snippets(context: AssetExecutionContext, settings: SettingsResource, raw_snippets: pd.DataFrame):

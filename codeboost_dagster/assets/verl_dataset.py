@@ -36,7 +36,14 @@ from codeboost_dagster.resources.training_files import TrainingFiles
             description="Tasks dropped because their prompt or reference answer is over its token budget.",
         ),
     },
-    check_specs=[AssetCheckSpec("verl_conservation", asset="verl_dataset", blocking=True)],
+    check_specs=[
+        AssetCheckSpec(
+            "verl_conservation",
+            asset="verl_dataset",
+            blocking=True,
+            description="every task is a train/val row, dropped with a reason, or held out as test",
+        )
+    ],
 )
 def verl_dataset(
     context: AssetExecutionContext,
