@@ -32,8 +32,7 @@ from bench_reward import sample_tasks, write_results
 from codeboost_dagster.core.evaluation.heldout import select_heldout
 from codeboost_dagster.core.evaluation.intervals import interval_table
 from codeboost_dagster.core.evaluation.items import build_items, humaneval_problems, select_items
-from codeboost_dagster.core.evaluation.scoring import evaluation_prompts, score_answers, summarize
-from codeboost_dagster.core.generation import generate_greedy
+from codeboost_dagster.core.evaluation.scoring import answer_and_score, evaluation_prompts, summarize
 from codeboost_dagster.core.models import load_tokenizer, model_location
 from codeboost_dagster.core.sandbox import open_sandbox
 from codeboost_dagster.core.settings import CodeBoostSettings
@@ -84,22 +83,12 @@ def evaluate(
 ) -> pd.DataFrame:
     """Every model's scored answers on the same prompts (EVALUATION_PREDICTIONS rows)."""
     prompts = evaluation_prompts(items, heldout)
-    openings = list(prompts["opening"]) if settings.evaluation.open_answers else None
-    parts = []
+
+    def progress(name: str):
+        return lambda done, total: print(f"{name}: {done}/{total}", flush=True)
+
     with open_sandbox("forkserver", settings.sandbox) as sandbox:
-        for name, location in locations.items():
-            started = time.perf_counter()
-            answers = generate_greedy(
-                location,
-                list(prompts["prompt"]),
-                settings.evaluation.max_new_tokens,
-                settings.evaluation.batch_size,
-                openings=openings,
-                progress=lambda done, total, name=name: print(f"{name}: {done}/{total}", flush=True),
-            )
-            parts.append(score_answers(name, prompts, answers, items, heldout, sandbox, settings.reward))
-            print(f"{name}: answered {len(prompts)} prompts in {time.perf_counter() - started:.0f} s", flush=True)
-    predictions = pd.concat(parts, ignore_index=True)
+        predictions = answer_and_score(locations, prompts, items, heldout, sandbox, settings, progress)
     pooled = predictions[predictions["benchmark"].str.startswith("codeboost_")].assign(benchmark=HELDOUT)
     return pd.concat([predictions, pooled], ignore_index=True)
 

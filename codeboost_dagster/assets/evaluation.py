@@ -17,8 +17,7 @@ from codeboost_dagster.core.evaluation.decontamination import contamination_repo
 from codeboost_dagster.core.evaluation.heldout import select_heldout
 from codeboost_dagster.core.evaluation.intervals import interval_table
 from codeboost_dagster.core.evaluation.items import build_items, humaneval_problems, select_items, unaccounted_problems
-from codeboost_dagster.core.evaluation.scoring import evaluation_prompts, score_answers, summarize
-from codeboost_dagster.core.generation import generate_greedy
+from codeboost_dagster.core.evaluation.scoring import answer_and_score, evaluation_prompts, summarize
 from codeboost_dagster.resources.models import ModelCache
 from codeboost_dagster.resources.sandbox import SandboxResource
 from codeboost_dagster.resources.settings import SettingsResource, reads_settings
@@ -128,20 +127,17 @@ def evaluation(
     candidates = {"base": models.location(config.model.policy)}
     if not run["dry_run"]:
         candidates["trained"] = run["checkpoint"]
-    parts = []
+    context.log.info(f"answering {len(prompts)} prompts greedily with {candidates}")
     with sandbox.open(config.sandbox) as opened:
-        for name, location in candidates.items():
-            context.log.info(f"{name}: answering {len(prompts)} prompts greedily with {location}")
-            answers = generate_greedy(
-                location,
-                list(prompts["prompt"]),
-                config.evaluation.max_new_tokens,
-                config.evaluation.batch_size,
-                progress_logger(context.log, f"{name} generation"),
-                openings=list(prompts["opening"]) if config.evaluation.open_answers else None,
-            )
-            parts.append(score_answers(name, prompts, answers, items, heldout, opened, config.reward))
-    predictions = pd.concat(parts, ignore_index=True)
+        predictions = answer_and_score(
+            candidates,
+            prompts,
+            items,
+            heldout,
+            opened,
+            config,
+            lambda name: progress_logger(context.log, f"{name} generation"),
+        )
     summary = summarize(predictions)
     intervals = interval_table(
         predictions, config.evaluation.bootstrap_resamples, config.evaluation.confidence, config.evaluation.seed

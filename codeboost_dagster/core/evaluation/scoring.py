@@ -8,16 +8,18 @@ reward, stdout exact rate, format rate).
 from __future__ import annotations
 
 import json
+from collections.abc import Callable, Mapping
 
 import pandas as pd
 
 from codeboost_dagster.core.evaluation.items import OUTPUT_PREDICTION
 from codeboost_dagster.core.evaluation.predictions import ANSWER_TAGS, item_prompt, score_predictions
 from codeboost_dagster.core.frames import records
+from codeboost_dagster.core.generation import generate_greedy
 from codeboost_dagster.core.prompts import answer_opening, opening_line
 from codeboost_dagster.core.sandbox import Sandbox
 from codeboost_dagster.core.schemas import EVALUATION_PREDICTIONS, EVALUATION_SUMMARY
-from codeboost_dagster.core.settings import RewardSettings
+from codeboost_dagster.core.settings import CodeBoostSettings, RewardSettings
 
 
 def benchmark_of_item(kind: str) -> str:
@@ -106,6 +108,33 @@ def score_answers(
                 }
             )
     return pd.DataFrame(rows, columns=EVALUATION_PREDICTIONS.names)
+
+
+def answer_and_score(
+    locations: Mapping[str, str],
+    prompts: pd.DataFrame,
+    items: pd.DataFrame,
+    heldout: pd.DataFrame,
+    sandbox: Sandbox,
+    settings: CodeBoostSettings,
+    progress: Callable[[str], Callable[[int, int], None]] | None = None,
+) -> pd.DataFrame:
+    """Every model's greedy answers to the same prompts (`evaluation_prompts`), scored: the
+    EVALUATION_PREDICTIONS rows of one pass, model by model. `progress(model)` reports generation."""
+    config = settings.evaluation
+    openings = list(prompts["opening"]) if config.open_answers else None
+    parts = []
+    for name, location in locations.items():
+        answers = generate_greedy(
+            location,
+            list(prompts["prompt"]),
+            config.max_new_tokens,
+            config.batch_size,
+            progress(name) if progress else None,
+            openings=openings,
+        )
+        parts.append(score_answers(name, prompts, answers, items, heldout, sandbox, settings.reward))
+    return pd.concat(parts, ignore_index=True)
 
 
 def summarize(predictions: pd.DataFrame) -> pd.DataFrame:
