@@ -1,6 +1,8 @@
 """`codeboost`: run the pipeline headless for one dump, recording runs in the Dagster instance.
 
-The runs land in $DAGSTER_HOME, so `dg dev` shows them afterwards with their metadata.
+It prints a concise summary per stage (rows written, rows dropped by reason, checks, time) and
+only Dagster's warnings and errors; the full logs land with the runs in $DAGSTER_HOME, so
+`dg dev` shows them afterwards with their metadata.
 """
 
 from __future__ import annotations
@@ -8,9 +10,11 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+import time
 
 from dagster import DagsterInstance
 
+from codeboost_dagster.assets.metadata import counts_of
 from codeboost_dagster.core.partition_keys import UnsafePartitionKey, validate_partition_key
 from codeboost_dagster.definitions import defs
 from codeboost_dagster.jobs import PIPELINE_JOB_NAMES
@@ -27,16 +31,45 @@ def run_pipeline(dump: str, instance: DagsterInstance) -> bool:
         job = defs.resolve_job_def(job_name)
         partition_key = dump if job.partitions_def is not None else None
         print(f"[codeboost] running {job_name} for dump {dump!r}", flush=True)
+        started = time.perf_counter()
         result = job.execute_in_process(
-            instance=instance, partition_key=partition_key, raise_on_error=False, tags=run_worker_tags()
+            instance=instance,
+            partition_key=partition_key,
+            raise_on_error=False,
+            tags=run_worker_tags(),
+            run_config=QUIET_CONSOLE,
         )
         if not result.success:
             print(f"[codeboost] {job_name} failed (run {result.run_id}); see `dg dev` for logs", file=sys.stderr)
             return False
-        for event in result.get_asset_materialization_events():
-            rows = event.materialization.metadata.get("dagster/row_count")
-            print(f"[codeboost]   {event.asset_key.to_user_string()}: {rows.value if rows else '?'} rows")
+        print(f"[codeboost] {job_name}: done in {time.perf_counter() - started:.1f} s (run {result.run_id[:8]})")
+        for line in stage_summary(result):
+            print(f"[codeboost]   {line}")
     return True
+
+
+# Dagster's console shows warnings and errors only; every event still reaches the instance.
+QUIET_CONSOLE = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
+
+
+def stage_summary(result) -> list[str]:
+    """One line per materialized asset (rows written, rows dropped by reason) and one for the checks."""
+    lines = []
+    for event in result.get_asset_materialization_events():
+        metadata = event.materialization.metadata
+        rows = metadata.get("dagster/row_count")
+        line = f"{event.asset_key.to_user_string()}: {rows.value if rows else '?'} rows"
+        dropped = counts_of(metadata.get("dropped_by_reason"))
+        if dropped:
+            line += "; dropped " + ", ".join(f"{reason} {count}" for reason, count in dropped.items())
+        lines.append(line)
+    checks = result.get_asset_check_evaluations()
+    if checks:
+        failed = [check.check_name for check in checks if not check.passed]
+        lines.append(
+            f"checks: {len(checks) - len(failed)} passed" + (f", failed: {', '.join(failed)}" if failed else "")
+        )
+    return lines
 
 
 def main(argv: list[str] | None = None) -> int:

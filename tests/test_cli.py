@@ -66,6 +66,8 @@ def test_codeboost_run_records_the_run_in_the_instance(dumps_root, model_cache, 
     assert "verl_dataset:" in completed.stdout
     assert (tmp_path / "storage/verl_dataset.parquet").is_file()
     assert "training_metrics: 1 rows" in completed.stdout
+    assert "build_training_data: done in" in completed.stdout and "checks: " in completed.stdout
+    assert " - DEBUG - " not in completed.stdout + completed.stderr  # the full logs are in the instance
     with DagsterInstance.get() as instance:
         runs = instance.get_runs()
         assert runs and all(run.status == DagsterRunStatus.SUCCESS for run in runs)
@@ -82,3 +84,10 @@ def test_codeboost_run_refuses_unsafe_dump_names(tmp_path):
     )
     assert completed.returncode != 0
     assert "unsafe dump partition key" in completed.stderr
+
+
+def test_the_summary_reads_drop_reasons_back_from_a_counts_table():
+    from codeboost_dagster.assets.metadata import counts_of, counts_table
+
+    assert counts_of(counts_table({"too_short": 2, "syntax_error": 5}, "reason")) == {"syntax_error": 5, "too_short": 2}
+    assert counts_of(counts_table({}, "reason")) == {} and counts_of(None) == {}

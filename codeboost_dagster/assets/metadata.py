@@ -27,6 +27,16 @@ def counts_table(counts: Mapping[str, int], label: str) -> MetadataValue:
     return MetadataValue.md("\n".join(lines) if rows else "_none_")
 
 
+def counts_of(table: MetadataValue | None) -> dict[str, int]:
+    """The counts a `counts_table` holds (empty for none), for summaries outside the UI."""
+    counts = {}
+    for line in (str(table.value) if table is not None else "").splitlines()[2:]:
+        cells = [cell.strip() for cell in line.strip().strip("|").split("|")]
+        if len(cells) == 2 and cells[1].isdigit():
+            counts[cells[0]] = int(cells[1])
+    return counts
+
+
 def _figure(title: str, xlabel: str, ylabel: str):
     import matplotlib
 
