@@ -8,6 +8,7 @@ only Dagster's warnings and errors; the full logs land with the runs in $DAGSTER
 from __future__ import annotations
 
 import argparse
+import functools
 import os
 import sys
 import time
@@ -15,10 +16,12 @@ import time
 from dagster import DagsterInstance
 
 from codeboost_dagster.assets.metadata import counts_of
+from codeboost_dagster.core.lineage import UnknownId, trace
 from codeboost_dagster.core.partition_keys import UnsafePartitionKey, validate_partition_key
 from codeboost_dagster.definitions import defs
 from codeboost_dagster.jobs import PIPELINE_JOB_NAMES
 from codeboost_dagster.partitions import code_dumps
+from codeboost_dagster.resources.parquet_io import read_stored
 from codeboost_dagster.run_launcher import run_worker_tags
 
 
@@ -72,13 +75,30 @@ def stage_summary(result) -> list[str]:
     return lines
 
 
+def print_trace(identifier: str, storage: str) -> int:
+    """Print the lineage of a task, program, variant or snippet id; 1 when the id is unknown."""
+    read = functools.cache(functools.partial(read_stored, storage))
+    try:
+        lines = trace(identifier, read)
+    except UnknownId as error:
+        print(f"[codeboost] {error} (storage {storage})", file=sys.stderr)
+        return 1
+    print("\n".join(lines))
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     """Command-line entry point."""
     parser = argparse.ArgumentParser(prog="codeboost", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
     run = commands.add_parser("run", help="run the whole pipeline for one dump in the dumps folder")
     run.add_argument("--dump", default="sample.jsonl", help="dump file or folder name in the dumps folder")
+    lineage = commands.add_parser("trace", help="print the lineage of a task, program, variant or snippet id")
+    lineage.add_argument("id", help="a task_id, program_id, variant_id or snippet_id")
+    lineage.add_argument("--storage", default=os.environ.get("CODEBOOST_STORAGE", "data/storage"))
     args = parser.parse_args(argv)
+    if args.command == "trace":
+        return print_trace(args.id, args.storage)
     if not os.environ.get("DAGSTER_HOME"):
         parser.error("set DAGSTER_HOME to an absolute folder with a dagster.yaml (the Makefile does)")
     try:

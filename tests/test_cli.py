@@ -91,3 +91,47 @@ def test_the_summary_reads_drop_reasons_back_from_a_counts_table():
 
     assert counts_of(counts_table({"too_short": 2, "syntax_error": 5}, "reason")) == {"syntax_error": 5, "too_short": 2}
     assert counts_of(counts_table({}, "reason")) == {} and counts_of(None) == {}
+
+
+def _trace(identifier: str, storage: Path) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [str(BIN / "codeboost"), "trace", identifier, "--storage", str(storage)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+def test_codeboost_trace_follows_a_task_back_to_its_dump_line(pipeline):
+    storage, _, _ = pipeline
+    tasks = pd.read_parquet(storage / "training_tasks.parquet")
+    variants = pd.read_parquet(storage / "augmented_variants.parquet")
+    mutated = tasks[tasks["variant_id"].isin(variants.loc[variants["variant_index"] > 0, "variant_id"])]
+    task = (mutated if len(mutated) else tasks).iloc[0]
+    completed = _trace(task["task_id"], storage)
+    assert completed.returncode == 0, completed.stderr
+    lines = completed.stdout.splitlines()
+    hops = [line.split(" ", 1)[0] for line in lines if not line.startswith(" ")]
+    assert hops == ["task", "program", "variant", "canonical", "snippet", "kept"]
+    assert task["task_id"] in lines[0] and task["program_id"] in lines[1] and task["variant_id"] in lines[2]
+    if len(mutated):
+        assert any(line.strip().startswith("@@") for line in lines)  # the mutation's diff
+    assert f"snippet {task['snippet_id']}: dump sample.jsonl" in completed.stdout and ", line " in completed.stdout
+
+
+def test_codeboost_trace_names_the_survivor_a_removed_snippet_lost_to(pipeline):
+    storage, _, _ = pipeline
+    removed = pd.read_parquet(storage / "curation_report.parquet")
+    if removed.empty:
+        pytest.skip("the sample's curation removed nothing")
+    row = removed.iloc[0]
+    completed = _trace(row["snippet_id"], storage)
+    assert completed.returncode == 0, completed.stderr
+    survivor = row["nearest_survivor_id"] or row["representative_id"]
+    assert f"removed by curation ({row['reason']}): lost to {survivor}" in completed.stdout
+
+
+def test_codeboost_trace_refuses_an_unknown_id(pipeline):
+    storage, _, _ = pipeline
+    completed = _trace("no-such-id", storage)
+    assert completed.returncode == 1 and "is no task, program, variant or snippet id" in completed.stderr

@@ -37,6 +37,17 @@ def _read_parquet(path: UPath) -> pd.DataFrame:
         raise UnreadableTable(f"stored table {path} cannot be read ({error}); materialize it again") from error
 
 
+def read_stored(base_path: str, asset: str) -> pd.DataFrame | None:
+    """An asset's stored table as this IO manager lays it out (`<asset>.parquet`, or one file per
+    partition in `<asset>/`, concatenated), None when it was never written."""
+    root = UPath(base_path)
+    single = root / f"{asset}.parquet"
+    if single.exists():
+        return _read_parquet(single)
+    parts = sorted((root / asset).glob("*.parquet")) if (root / asset).is_dir() else []
+    return pd.concat([_read_parquet(part) for part in parts], ignore_index=True) if parts else None
+
+
 class ParquetIOManager(UPathIOManager):
     """Stores DataFrames as Parquet; refuses tables that do not match their registered schema."""
 

@@ -1,0 +1,101 @@
+"""Row-level lineage: from a task, program, variant or snippet id back to the dump it came from.
+
+The chain is task -> program (one run of a variant on one test case) -> variant (with its
+mutations and their diff against the canonical program) -> canonical program (variant 0) ->
+snippet -> dump, origin and line, plus the decision each stage made about the snippet (filtered
+out, kept by curation, or removed in favour of which survivor). It reads the stored tables only.
+"""
+
+from __future__ import annotations
+
+import difflib
+import json
+from collections.abc import Callable
+
+import pandas as pd
+
+TableReader = Callable[[str], "pd.DataFrame | None"]
+"""Reads a stored table by asset name (all partitions concatenated), None when it was never written."""
+
+
+class UnknownId(LookupError):
+    """The id is no task, program, variant or snippet in the stored tables."""
+
+
+def _row(table: pd.DataFrame | None, column: str, value: object) -> dict | None:
+    """The first row whose `column` equals `value`, nulls (None or NaN) as None."""
+    if table is None or column not in table.columns:
+        return None
+    found = table[table[column] == value]
+    if found.empty:
+        return None
+    return {
+        name: None if pd.api.types.is_scalar(cell) and pd.isna(cell) else cell for name, cell in found.iloc[0].items()
+    }
+
+
+def _diff(canonical: str, variant: str) -> list[str]:
+    lines = difflib.unified_diff(canonical.splitlines(), variant.splitlines(), "canonical", "variant", lineterm="")
+    return [f"      {line}" for line in lines]
+
+
+def _origin_line(variant: dict | None) -> str:
+    """The dump line of the canonical program's first line that came from the snippet."""
+    if variant is None:
+        return ""
+    lines = [line for line in json.loads(variant["source_lines"]) if line is not None]
+    return f", line {lines[0]}" if lines else ""
+
+
+def _curation(snippet_id: str, read: TableReader) -> str:
+    if _row(read("curated_snippets"), "snippet_id", snippet_id) is not None:
+        kept = _row(read("curated_snippets"), "snippet_id", snippet_id)
+        represented = kept["near_duplicates_represented"]
+        return f"kept by curation (component {kept['component']}, stands for {represented} near-duplicates)"
+    removed = _row(read("curation_report"), "snippet_id", snippet_id)
+    if removed is not None:
+        survivor = removed["nearest_survivor_id"] or removed["representative_id"]
+        distance = removed["nearest_survivor_distance"]
+        distance = removed["representative_distance"] if distance is None else distance
+        at = f" at distance {distance:.3f}" if distance is not None else ""
+        return f"removed by curation ({removed['reason']}): lost to {survivor}{at}"
+    filtered = _row(read("filter_report"), "snippet_id", snippet_id)
+    if filtered is not None:
+        duplicate = f", duplicate of {filtered['duplicate_of']}" if filtered["duplicate_of"] else ""
+        return f"dropped by the filters ({filtered['reason']}{duplicate})"
+    return "not decided yet (curation has not seen it)"
+
+
+def trace(identifier: str, read: TableReader) -> list[str]:
+    """The lineage of `identifier`, one line per hop, task first and dump last."""
+    lines: list[str] = []
+    task = _row(read("training_tasks"), "task_id", identifier)
+    program_id = task["program_id"] if task else identifier
+    program = _row(read("execution_records"), "program_id", program_id)
+    variant_id = program["variant_id"] if program else identifier
+    variants = read("augmented_variants")
+    variant = _row(variants, "variant_id", variant_id)
+    snippet_id = variant["snippet_id"] if variant else identifier
+    snippet = _row(read("raw_snippets"), "snippet_id", snippet_id)
+    if not any((task, program, variant, snippet)):
+        raise UnknownId(f"{identifier!r} is no task, program, variant or snippet id in the stored tables")
+    if task:
+        masked = f", masked line {task['masked_line_index']}" if task["task_type"] == "backward" else ""
+        lines.append(f"task {task['task_id']}: {task['task_type']}, {task['split']} split{masked}")
+    if program:
+        lines.append(
+            f"program {program['program_id']}: test case {program['case_index']}, {program['status']}"
+            + (f" ({program['error_type']})" if program["error_type"] else "")
+        )
+    canonical = None
+    if variant:
+        canonical = _row(variants[variants["snippet_id"] == snippet_id], "variant_index", 0)
+        lines.append(f"variant {variant['variant_id']}: {variant['kind']}, mutations {variant['mutations']}")
+        if canonical is not None and variant["variant_index"] != 0:
+            lines.extend(_diff(canonical["code"], variant["code"]))
+    if canonical is not None:
+        lines.append(f"canonical program {canonical['variant_id']} (variant 0, which every variant mutates)")
+    if snippet:
+        lines.append(f"snippet {snippet_id}: dump {snippet['dump']}, {snippet['origin']}{_origin_line(canonical)}")
+        lines.append(_curation(snippet_id, read))
+    return lines

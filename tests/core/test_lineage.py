@@ -1,0 +1,45 @@
+"""Row-level lineage over hand-made tables: each stage's decision about a snippet is named."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from codeboost_dagster.core.lineage import UnknownId, trace
+
+
+def _reader(tables: dict[str, pd.DataFrame]):
+    return tables.get
+
+
+def test_a_filtered_out_snippet_names_its_reason_and_duplicate():
+    raw = pd.DataFrame([{"snippet_id": "s2", "dump": "d.jsonl", "origin": "d.jsonl:row=1"}])
+    report = pd.DataFrame([{"snippet_id": "s2", "reason": "exact_duplicate", "duplicate_of": "s1"}])
+    lines = trace("s2", _reader({"raw_snippets": raw, "filter_report": report}))
+    assert lines == [
+        "snippet s2: dump d.jsonl, d.jsonl:row=1",
+        "dropped by the filters (exact_duplicate, duplicate of s1)",
+    ]
+
+
+def test_an_exact_duplicate_removed_by_curation_shows_distance_zero():
+    raw = pd.DataFrame([{"snippet_id": "s2", "dump": "d.jsonl", "origin": "o"}])
+    removed = pd.DataFrame(
+        [
+            {
+                "snippet_id": "s2",
+                "reason": "near_duplicate",
+                "nearest_survivor_id": "s1",
+                "nearest_survivor_distance": 0.0,
+                "representative_id": None,
+                "representative_distance": None,
+            }
+        ]
+    )
+    lines = trace("s2", _reader({"raw_snippets": raw, "curation_report": removed}))
+    assert lines[-1] == "removed by curation (near_duplicate): lost to s1 at distance 0.000"
+
+
+def test_an_unknown_id_is_an_error():
+    with pytest.raises(UnknownId):
+        trace("nothing", _reader({}))
