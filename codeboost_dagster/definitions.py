@@ -48,7 +48,7 @@ def build_resources() -> dict:
     data_ray = os.environ.get("CODEBOOST_DATA_RAY_ADDRESS") or None  # a GCS address, "auto", or "local"
     return {
         "scale_out": RayScaleOut(address=None if data_ray == "local" else data_ray, local_ray=data_ray == "local"),
-        "parquet_io_manager": StreamedParquetIOManagerFactory(base_path=storage),
+        "io_manager": StreamedParquetIOManagerFactory(base_path=storage),
         "training_files": TrainingFiles(base_path=os.environ.get("CODEBOOST_TRAINING_FILES", f"{storage}/training")),
         "models": ModelCache(cache_dir=os.environ.get("CODEBOOST_MODEL_CACHE", "data/models")),
         "dumps": DumpFolder(path=os.environ.get("CODEBOOST_DUMPS_DIR", "data/dumps")),

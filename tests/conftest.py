@@ -127,7 +127,7 @@ def model_cache(tmp_path_factory) -> Path:
 def make_resources(dumps_path: Path, storage_path: Path, model_cache: Path | None = None) -> dict:
     """The resources the assets need, pointed at test folders."""
     return {
-        "parquet_io_manager": ParquetIOManagerFactory(base_path=str(storage_path)),
+        "io_manager": ParquetIOManagerFactory(base_path=str(storage_path)),
         "training_files": TrainingFiles(base_path=str(storage_path / "training")),
         "models": ModelCache(cache_dir=str(model_cache or storage_path / "models")),
         "trainer": GRPOTrainer(),

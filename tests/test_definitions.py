@@ -25,3 +25,11 @@ def test_every_asset_names_known_settings_sections_and_is_versioned_by_them():
         sections = sections_read(node.metadata)
         assert sections and set(sections) <= known, key
         assert node.code_version.split("-")[1] == CodeBoostSettings().fingerprint(sections), key
+
+
+def test_every_asset_says_its_kinds_and_stores_through_the_default_io_manager():
+    graph = defs.resolve_asset_graph()
+    for key in graph.get_all_asset_keys():
+        node = graph.get(key)
+        assert {"pandas", "parquet"} <= set(node.kinds), key
+        assert node.io_manager_key == "io_manager", key

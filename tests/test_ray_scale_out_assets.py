@@ -48,7 +48,7 @@ def _materialize(storage, scale_out: RayScaleOut, streamed: bool):
         "scale_out": scale_out,
     }
     if streamed:
-        resources["parquet_io_manager"] = StreamedParquetIOManagerFactory(base_path=str(storage))
+        resources["io_manager"] = StreamedParquetIOManagerFactory(base_path=str(storage))
     with dg.instance_for_test() as instance:
         return dg.materialize(list(defs.assets), selection=SELECTION, resources=resources, instance=instance)
 

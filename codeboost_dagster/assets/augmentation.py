@@ -116,12 +116,12 @@ def _on_ray(
     outs={
         "augmented_variants": AssetOut(
             metadata=reads_settings("augmentation", "filtering"),
-            io_manager_key="parquet_io_manager",
+            kinds={"pandas", "parquet", "ray"},
             description="Each curated snippet's original and its variants, with the mutations that made them.",
         ),
         "augmentation_report": AssetOut(
             metadata=reads_settings("augmentation", "filtering"),
-            io_manager_key="parquet_io_manager",
+            kinds={"pandas", "parquet", "ray"},
             description="Every attempted variant that was not kept, with its reason.",
         ),
     },

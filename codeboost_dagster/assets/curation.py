@@ -111,21 +111,21 @@ def _previous_report(removed: pd.DataFrame | None) -> pd.DataFrame | None:
     outs={
         "curated_snippets": AssetOut(
             metadata=reads_settings("curation"),
-            io_manager_key="parquet_io_manager",
+            kinds={"pandas", "parquet", "ray"},
             description="The most diverse subset of all filtered snippets.",
         ),
         "curation_report": AssetOut(
             metadata=reads_settings("curation"),
-            io_manager_key="parquet_io_manager",
+            kinds={"pandas", "parquet", "ray"},
             description="Every removed snippet with its component and the near-duplicate it lost to.",
         ),
         "curation_signatures": AssetOut(
             metadata=reads_settings("curation"),
-            io_manager_key="parquet_io_manager",
+            kinds={"pandas", "parquet", "ray"},
             description="MinHash LSH band keys of the selection, which the next dump is queried against.",
         ),
     },
-    required_resource_keys={"parquet_io_manager", "settings", "scale_out"},
+    required_resource_keys={"io_manager", "settings", "scale_out"},
     check_specs=[
         AssetCheckSpec(
             "clique_property",
@@ -152,7 +152,7 @@ def curated_snippets(context: AssetExecutionContext, filtered_snippets: dict):
     settings = context.resources.settings.for_stage(context)
     config = settings.curation
     scale_out: RayScaleOut = context.resources.scale_out
-    store = context.resources.parquet_io_manager
+    store = context.resources.io_manager
     previous_selection = store.load_table("curated_snippets", context.log)
     previous_removed = _previous_report(store.load_table("curation_report", context.log))
     previous_signatures = store.load_table("curation_signatures", context.log)

@@ -40,12 +40,12 @@ def comparison_plot(intervals: pd.DataFrame, confidence: float) -> MetadataValue
     outs={
         "evaluation_items": AssetOut(
             metadata=reads_settings("sandbox"),
-            io_manager_key="parquet_io_manager",
+            kinds={"pandas", "parquet"},
             description="Output- and input-prediction items from HumanEval's canonical solutions and asserts.",
         ),
         "evaluation_item_report": AssetOut(
             metadata=reads_settings("sandbox"),
-            io_manager_key="parquet_io_manager",
+            kinds={"pandas", "parquet"},
             description="HumanEval asserts that gave no item, and problems without an exact assert, with the reason.",
         ),
     },
@@ -96,12 +96,12 @@ def evaluation_items(context: AssetExecutionContext, settings: SettingsResource,
     outs={
         "evaluation": AssetOut(
             metadata=reads_settings("evaluation", "model", "reward", "sandbox", "curation"),
-            io_manager_key="parquet_io_manager",
+            kinds={"pandas", "parquet", "pytorch", "huggingface"},
             description="Base vs. trained policy per benchmark: pass@1, mean reward, format rate.",
         ),
         "evaluation_predictions": AssetOut(
             metadata=reads_settings("evaluation", "model", "reward", "sandbox", "curation"),
-            io_manager_key="parquet_io_manager",
+            kinds={"pandas", "parquet", "pytorch", "huggingface"},
             description="Every prompt, raw answer, extracted prediction and verdict, for both models.",
         ),
     },

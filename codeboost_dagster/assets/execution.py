@@ -89,7 +89,7 @@ def _on_ray(
 @asset(
     group_name=EXECUTION_GROUP,
     metadata=reads_settings("sandbox"),
-    io_manager_key="parquet_io_manager",
+    kinds={"pandas", "parquet", "ray"},
     ins={"augmented_variants": AssetIn(metadata={STREAMED_INPUT: True}, dagster_type=Any)},
     pool="sandbox",
     check_specs=[

@@ -28,8 +28,8 @@ INGESTION_GROUP = "ingestion"
 @asset(
     partitions_def=code_dumps,
     group_name=INGESTION_GROUP,
-    io_manager_key="parquet_io_manager",
     metadata=reads_settings("ingestion"),
+    kinds={"pandas", "parquet"},
 )
 def raw_snippets(context: AssetExecutionContext, dumps: DumpFolder, settings: SettingsResource) -> Output[pd.DataFrame]:
     """Every unit of one code dump (file, row, doctest module), readable or not, with a content-hash id."""
@@ -91,12 +91,12 @@ def _schema_check(kept: pd.DataFrame, dropped: pd.DataFrame) -> AssetCheckResult
     outs={
         "filtered_snippets": AssetOut(
             metadata=reads_settings("filtering"),
-            io_manager_key="parquet_io_manager",
+            kinds={"pandas", "parquet"},
             description="Rows that pass the basic filters.",
         ),
         "filter_report": AssetOut(
             metadata=reads_settings("filtering"),
-            io_manager_key="parquet_io_manager",
+            kinds={"pandas", "parquet"},
             description="Every dropped row with its reason.",
         ),
     },

@@ -94,12 +94,12 @@ def _exploit_audit_check(build: TaskBuild) -> AssetCheckResult:
     outs={
         "training_tasks": AssetOut(
             metadata=reads_settings("tasks", "sandbox", "reward"),
-            io_manager_key="parquet_io_manager",
+            kinds={"pandas", "parquet"},
             description="Forward and backward prompts with their ground truth and run context, split by snippet.",
         ),
         "task_report": AssetOut(
             metadata=reads_settings("tasks", "sandbox", "reward"),
-            io_manager_key="parquet_io_manager",
+            kinds={"pandas", "parquet"},
             description="Every execution record that gave no task, with its reason.",
         ),
     },

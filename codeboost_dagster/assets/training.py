@@ -32,12 +32,12 @@ def _step_logger(context: AssetExecutionContext):
     outs={
         "grpo_training": AssetOut(
             metadata=reads_settings("grpo", "local_training", "model", "reward"),
-            io_manager_key="parquet_io_manager",
+            kinds={"pandas", "parquet", "pytorch", "huggingface", "ray"},
             description="The trained policy: checkpoint location, trainer config and the dataset version it saw.",
         ),
         "training_metrics": AssetOut(
             metadata=reads_settings("grpo", "local_training", "model", "reward"),
-            io_manager_key="parquet_io_manager",
+            kinds={"pandas", "parquet", "pytorch", "huggingface", "ray"},
             description="Reward, format rate, KL and loss per training step.",
         ),
     },

@@ -27,12 +27,12 @@ from codeboost_dagster.resources.training_files import TrainingFiles
     outs={
         "verl_dataset": AssetOut(
             metadata=reads_settings("grpo", "model"),
-            io_manager_key="parquet_io_manager",
+            kinds={"pandas", "parquet"},
             description="Manifest of the train/val Parquet files verl trains on: paths, counts, version, tokenizer.",
         ),
         "verl_dataset_report": AssetOut(
             metadata=reads_settings("grpo", "model"),
-            io_manager_key="parquet_io_manager",
+            kinds={"pandas", "parquet"},
             description="Tasks dropped because their prompt or reference answer is over its token budget.",
         ),
     },
