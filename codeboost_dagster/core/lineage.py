@@ -48,8 +48,8 @@ def _origin_line(variant: dict | None) -> str:
 
 
 def _curation(snippet_id: str, read: TableReader) -> str:
-    if _row(read("curated_snippets"), "snippet_id", snippet_id) is not None:
-        kept = _row(read("curated_snippets"), "snippet_id", snippet_id)
+    kept = _row(read("curated_snippets"), "snippet_id", snippet_id)
+    if kept is not None:
         represented = kept["near_duplicates_represented"]
         return f"kept by curation (component {kept['component']}, stands for {represented} near-duplicates)"
     removed = _row(read("curation_report"), "snippet_id", snippet_id)
