@@ -16,6 +16,9 @@ from dagster import (
     InputContext,
     MetadataValue,
     OutputContext,
+    TableColumn,
+    TableColumnConstraints,
+    TableSchema,
     UPathIOManager,
 )
 from upath import UPath
@@ -46,6 +49,19 @@ def read_stored(base_path: str, asset: str) -> pd.DataFrame | None:
         return _read_parquet(single)
     parts = sorted((root / asset).glob("*.parquet")) if (root / asset).is_dir() else []
     return pd.concat([_read_parquet(part) for part in parts], ignore_index=True) if parts else None
+
+
+def table_metadata(rows: int, schema: pa.Schema) -> dict:
+    """Row count, column list and the column schema the UI's Columns tab shows (`dagster/column_schema`)."""
+    columns = [
+        TableColumn(name=field.name, type=str(field.type), constraints=TableColumnConstraints(nullable=field.nullable))
+        for field in schema
+    ]
+    return {
+        "dagster/row_count": MetadataValue.int(rows),
+        "columns": ", ".join(schema.names),
+        "dagster/column_schema": TableSchema(columns=columns),
+    }
 
 
 class ParquetIOManager(UPathIOManager):
@@ -92,8 +108,9 @@ class ParquetIOManager(UPathIOManager):
         return None
 
     def get_metadata(self, context: OutputContext, obj: pd.DataFrame) -> dict:
-        """Row count and column list for every stored table."""
-        return {"dagster/row_count": MetadataValue.int(len(obj)), "columns": ", ".join(map(str, obj.columns))}
+        """Row count, columns and column schema (the registered one, else the frame's) of every stored table."""
+        schema = TABLE_SCHEMAS.get(context.asset_key.path[-1]) or pa.Schema.from_pandas(obj, preserve_index=False)
+        return table_metadata(len(obj), schema)
 
 
 class ParquetIOManagerFactory(ConfigurableIOManagerFactory):

@@ -8,13 +8,13 @@ from __future__ import annotations
 
 import shutil
 
-from dagster import InputContext, MetadataValue, OutputContext
+from dagster import InputContext, OutputContext
 from upath import UPath
 
 from codeboost_dagster.core.scale_out.tables import ParquetFile
 from codeboost_dagster.core.schemas import TABLE_SCHEMAS
 from codeboost_dagster.resources.committed_files import publish
-from codeboost_dagster.resources.parquet_io import ParquetIOManager, ParquetIOManagerFactory
+from codeboost_dagster.resources.parquet_io import ParquetIOManager, ParquetIOManagerFactory, table_metadata
 
 STREAMED_INPUT = "codeboost/streamed_input"
 """`AssetIn` metadata key: True hands the asset a `ParquetFile` instead of a DataFrame."""
@@ -49,7 +49,7 @@ class StreamedParquetIOManager(ParquetIOManager):
     def get_metadata(self, context: OutputContext, obj) -> dict:
         """Row count and column list, for DataFrames and streamed tables alike."""
         if isinstance(obj, ParquetFile):
-            return {"dagster/row_count": MetadataValue.int(obj.rows), "columns": ", ".join(obj.schema.names)}
+            return table_metadata(obj.rows, obj.schema)
         return super().get_metadata(context, obj)
 
 

@@ -9,6 +9,7 @@ from upath import UPath
 
 from codeboost_dagster.assets import ingestion
 from codeboost_dagster.core.partition_keys import UnsafePartitionKey
+from codeboost_dagster.core.schemas import FILTERED_SNIPPETS
 from codeboost_dagster.definitions import defs
 from codeboost_dagster.partitions import code_dumps
 from codeboost_dagster.resources.parquet_io import ParquetIOManager
@@ -61,6 +62,9 @@ def test_sample_dump_ingests_with_no_unexplained_loss(dumps_root, tmp_path):
     assert all(evaluation.passed for evaluation in result.get_asset_check_evaluations())
     assert _metadata(result, "filtered_snippets")["kept"].value == len(kept)
     assert "data:image/png;base64" in _metadata(result, "filtered_snippets")["lines_distribution"].value
+    columns = _metadata(result, "filtered_snippets")["dagster/column_schema"].value.columns
+    assert [column.name for column in columns] == FILTERED_SNIPPETS.names  # the UI's Columns tab
+    assert {column.name: column.type for column in columns}["lines"] == "int32"
 
 
 def test_messy_dump_records_every_reason(messy_dump, tmp_path):
