@@ -7,7 +7,7 @@ import dataclasses
 
 from codeboost_dagster.core.settings import CodeBoostSettings
 from codeboost_dagster.definitions import defs
-from codeboost_dagster.resources.settings import sections_read
+from codeboost_dagster.resources.settings import own_settings_hash, sections_read
 
 
 def test_every_check_has_a_description():
@@ -24,7 +24,7 @@ def test_every_asset_names_known_settings_sections_and_is_versioned_by_them():
         node = graph.get(key)
         sections = sections_read(node.metadata)
         assert sections and set(sections) <= known, key
-        assert node.code_version.split("-")[1] == CodeBoostSettings().fingerprint(sections), key
+        assert own_settings_hash(node.code_version) == CodeBoostSettings().fingerprint(sections), key
 
 
 def test_every_asset_says_its_kinds_and_stores_through_the_default_io_manager():

@@ -62,6 +62,12 @@ def settings_code_versions(specs: Iterable[AssetSpec], settings: CodeBoostSettin
     return versions
 
 
+def own_settings_hash(code_version: str | None) -> str | None:
+    """The hash of an asset's own sections in a code version `settings_code_versions` built."""
+    parts = (code_version or "").split("-")
+    return parts[1] if len(parts) == 3 else None
+
+
 def versioned_by_settings(assets: Iterable, settings: CodeBoostSettings) -> list:
     """The assets with code versions from `settings_code_versions` (other definitions unchanged)."""
     assets = list(assets)
@@ -105,7 +111,7 @@ class SettingsResource(ConfigurableResource):
                 {"settings": MetadataValue.json(settings.sections(sections)), "settings_hash": fingerprint},
                 asset_key=key,
             )
-            if spec.code_version and spec.code_version.split("-")[1:2] != [fingerprint]:
+            if spec.code_version and own_settings_hash(spec.code_version) != fingerprint:
                 context.log.warning(
                     f"{key.to_user_string()}: this run's settings ({', '.join(sections)}) differ from those the "
                     "code location loaded, so the UI's staleness does not reflect them; reload the code location"
