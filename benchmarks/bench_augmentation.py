@@ -32,9 +32,16 @@ import pandas as pd
 from libcst.metadata import MetadataWrapper, ParentNodeProvider, PositionProvider
 
 from codeboost_dagster.core.augmentation import augment_snippets
-from codeboost_dagster.core.augmentation.corpus import RealSnippet, algorithms_modules, stdlib_functions
-from codeboost_dagster.core.augmentation.digits import has_mutable_digits, mutate_digits
-from codeboost_dagster.core.augmentation.logical_level import TRANSFORMERS
+from codeboost_dagster.core.augmentation.digit_level import has_mutable_digits, mutate_digits
+from codeboost_dagster.core.augmentation.logical_level import (
+    AUGMENTED_ALTERNATIVES,
+    BINARY_ALTERNATIVES,
+    BOOLEAN_ALTERNATIVES,
+    COMPARISON_ALTERNATIVES,
+    TRANSFORMERS,
+    UNARY_REPLACEMENTS,
+    operator_token,
+)
 from codeboost_dagster.core.augmentation.mutations import (
     AUGMENTED_ASSIGNMENT,
     BINARY_OPERATOR,
@@ -48,18 +55,13 @@ from codeboost_dagster.core.augmentation.mutations import (
     UNARY_OPERATOR,
     Mutation,
 )
-from codeboost_dagster.core.augmentation.operators import (
-    AUGMENTED_ALTERNATIVES,
-    BINARY_ALTERNATIVES,
-    BOOLEAN_ALTERNATIVES,
-    COMPARISON_ALTERNATIVES,
-    UNARY_REPLACEMENTS,
-    operator_token,
-)
 from codeboost_dagster.core.augmentation.positions import LineIndex
-from codeboost_dagster.core.augmentation.randomness import variant_rng
 from codeboost_dagster.core.augmentation.sites import Site, is_main_guard
+from codeboost_dagster.core.augmentation.snippet import variant_rng
 from codeboost_dagster.core.settings import AugmentationSettings
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the corpora are test data, in tests/
+from tests.real_snippets import RealSnippet, algorithms_modules, stdlib_functions
 
 DEFAULT_OUT = Path(__file__).parent / "results" / "augmentation.md"
 TARGET_VARIANTS_PER_SECOND = 200

@@ -96,7 +96,7 @@ def variant_rows(start: int, count: int) -> list[dict]:
 
 def write_variants(path: Path, count: int) -> None:
     """The variants as Parquet, written in row groups (never all in memory)."""
-    from codeboost_dagster.core.augmentation import AUGMENTED_VARIANTS
+    from codeboost_dagster.core.schemas import AUGMENTED_VARIANTS
 
     with pq.ParquetWriter(path, AUGMENTED_VARIANTS, compression="zstd") as writer:
         for start in range(0, count, WRITE_ROWS):
@@ -118,10 +118,10 @@ def current_rss_mb() -> float:
 
 # ---- children -------------------------------------------------------------------------------
 def child_local(variants: Path, out: Path) -> dict:
-    from codeboost_dagster.core.execution import execute_runs, plan_runs
     from codeboost_dagster.core.sandbox import open_sandbox
     from codeboost_dagster.core.schemas import EXECUTION_RECORDS
     from codeboost_dagster.core.settings import SandboxLimits
+    from codeboost_dagster.core.variant_runs import execute_runs, plan_runs
 
     baseline, start = current_rss_mb(), time.perf_counter()
     frame = pq.read_table(variants).to_pandas()
@@ -433,7 +433,7 @@ MULTI_NODE = """
 - The window grows with the number of pools, so every pool keeps `batches_per_pool` batches running
   and `queued_batches_per_pool` waiting; results are written in input order (one Parquet row
   group per batch), so records are byte-for-byte the local path's, in the same order.
-- Input and output stream: with `StreamedParquetIOManagerFactory` (the default in `build_resources`)
+- Input and output stream: with the Parquet IO manager (`ParquetIOManagerFactory`, the default in `build_resources`)
   the asset reads `augmented_variants` row group by row group from storage (local disk or an
   fsspec URL such as s3://) and hands the finished records file to the IO manager, which copies it
   in 16 MiB chunks. The driver never holds the dump.
@@ -444,7 +444,7 @@ MULTI_NODE = """
 - Where it runs: set `CODEBOOST_DATA_RAY_ADDRESS` to the cluster's GCS address (`head:6379`, or
   `auto` on a cluster node; `local` starts a single-node Ray for the run). The nodes need this
   package and the sandbox interpreter (`/usr/bin/python3`) or the sandbox image; with
-  `RayScaleOut(ship_code=True)` the package is shipped as a `py_modules` runtime env.
+  `StageExecutor(ship_code=True)` the package is shipped as a `py_modules` runtime env.
 - The batch reward (`compute_score_batch`) uses the same pools when verl runs it on the cluster
   with `CODEBOOST_REWARD_ON_RAY=1`: every reward worker of the job finds the same named pools
   (one per node), so backward re-runs of a GRPO step spread over the whole cluster.

@@ -35,7 +35,6 @@ import pandas as pd
 
 from codeboost_dagster.core.augmentation import augment_snippets
 from codeboost_dagster.core.backward import score_answers
-from codeboost_dagster.core.execution import execute_runs, plan_runs
 from codeboost_dagster.core.filtering import filter_snippets, raw_snippets_frame
 from codeboost_dagster.core.prompts import STDERR_TAG, STDOUT_TAG
 from codeboost_dagster.core.readers import read_dump
@@ -44,6 +43,7 @@ from codeboost_dagster.core.sandbox import ExecutionResult, Program, open_sandbo
 from codeboost_dagster.core.sandbox.local import default_interpreter
 from codeboost_dagster.core.settings import CodeBoostSettings, RewardSettings, SandboxLimits
 from codeboost_dagster.core.tasks import build_tasks
+from codeboost_dagster.core.variant_runs import execute_runs, plan_runs
 from codeboost_dagster.verl import reward
 
 RESULTS = Path(__file__).parent / "results" / "reward.md"

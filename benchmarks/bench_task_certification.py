@@ -25,10 +25,10 @@ from pathlib import Path
 
 from bench_reward import sample_variants, write_results
 
-from codeboost_dagster.core.execution import execute_runs, plan_runs
 from codeboost_dagster.core.sandbox import open_sandbox
 from codeboost_dagster.core.settings import CodeBoostSettings
 from codeboost_dagster.core.tasks import build_tasks
+from codeboost_dagster.core.variant_runs import execute_runs, plan_runs
 
 RESULTS = Path(__file__).parent / "results" / "task_certification.md"
 TARGET = "<= 2.5x today's execution + task build"

@@ -15,14 +15,19 @@ import time
 
 from dagster import DagsterInstance
 
-from codeboost_dagster.assets.metadata import counts_of
 from codeboost_dagster.core.lineage import UnknownId, trace
 from codeboost_dagster.core.partition_keys import UnsafePartitionKey, validate_partition_key
 from codeboost_dagster.definitions import defs
-from codeboost_dagster.jobs import PIPELINE_JOB_NAMES
-from codeboost_dagster.partitions import code_dumps
+from codeboost_dagster.defs.evaluation import evaluation_job
+from codeboost_dagster.defs.ingestion import code_dumps, ingest_dump_job
+from codeboost_dagster.defs.training import train_policy_job
+from codeboost_dagster.defs.training_data import training_data_job
+from codeboost_dagster.metadata import counts_of
 from codeboost_dagster.resources.parquet_io import read_stored
 from codeboost_dagster.run_launcher import run_worker_tags
+
+PIPELINE_JOBS = (ingest_dump_job, training_data_job, train_policy_job, evaluation_job)
+"""What `codeboost run` runs for a dump, in order."""
 
 
 def run_pipeline(dump: str, instance: DagsterInstance) -> bool:
@@ -30,7 +35,7 @@ def run_pipeline(dump: str, instance: DagsterInstance) -> bool:
     validate_partition_key(dump)
     if not instance.has_dynamic_partition(code_dumps.name, dump):
         instance.add_dynamic_partitions(code_dumps.name, [dump])
-    for job_name in PIPELINE_JOB_NAMES:
+    for job_name in (job.name for job in PIPELINE_JOBS):
         job = defs.resolve_job_def(job_name)
         partition_key = dump if job.partitions_def is not None else None
         print(f"[codeboost] running {job_name} for dump {dump!r}", flush=True)

@@ -1,4 +1,10 @@
-"""The code location: every asset, check, job, sensor and resource of codeboost_dagster.
+"""The code location: the stages in `defs/`, their resources, and code versions from the settings.
+
+`defs/` is the project's defs folder (`[tool.dg]` in pyproject.toml), loaded with Dagster's
+`load_definitions_from_package_module` rather than `dg.load_from_defs_folder`: the latter reads
+pyproject.toml at run time, which an installed wheel (the deployment image, a cluster node) does
+not have ("Could not find config file (pyproject.toml/dg.toml)"). For plain Python modules, as
+ours are, both collect the same definitions.
 
 Paths default to `data/` under the working directory and follow environment variables, so the
 same definitions run on a laptop (local folders) and on a cluster (object storage URLs):
@@ -12,32 +18,20 @@ CODEBOOST_TRAINER_DRY_RUN=1.
 from __future__ import annotations
 
 import os
+import warnings
 
-from dagster import Definitions, in_process_executor, load_assets_from_modules
+from dagster import Definitions, PreviewWarning, in_process_executor, load_definitions_from_package_module
 
-from codeboost_dagster.assets import (
-    augmentation,
-    curation,
-    evaluation,
-    execution,
-    ingestion,
-    tasks,
-    training,
-    verl_dataset,
-)
-from codeboost_dagster.automation import rebuild_training_data_sensor, with_automation
+from codeboost_dagster import defs as stage_modules
 from codeboost_dagster.core.settings import CodeBoostSettings, load_settings
-from codeboost_dagster.jobs import curation_job, evaluation_job, ingest_dump_job, train_policy_job, training_data_job
 from codeboost_dagster.resources.dumps import DumpFolder
 from codeboost_dagster.resources.models import ModelCache
-from codeboost_dagster.resources.ray_scale_out import RayScaleOut
+from codeboost_dagster.resources.parquet_io import ParquetIOManagerFactory
 from codeboost_dagster.resources.sandbox import SandboxResource
 from codeboost_dagster.resources.settings import SettingsResource, versioned_by_settings
-from codeboost_dagster.resources.streamed_parquet_io import StreamedParquetIOManagerFactory
+from codeboost_dagster.resources.stage_executor import StageExecutor
 from codeboost_dagster.resources.trainer import GRPOTrainer
 from codeboost_dagster.resources.training_files import TrainingFiles
-from codeboost_dagster.schedules import recuration_schedule
-from codeboost_dagster.sensors import curate_after_ingestion, new_dump_sensor
 
 SETTINGS_FILE = os.environ.get("CODEBOOST_SETTINGS_FILE") or None
 
@@ -47,8 +41,8 @@ def build_resources() -> dict:
     storage = os.environ.get("CODEBOOST_STORAGE", "data/storage")
     data_ray = os.environ.get("CODEBOOST_DATA_RAY_ADDRESS") or None  # a GCS address, "auto", or "local"
     return {
-        "scale_out": RayScaleOut(address=None if data_ray == "local" else data_ray, local_ray=data_ray == "local"),
-        "io_manager": StreamedParquetIOManagerFactory(base_path=storage),
+        "scale_out": StageExecutor(address=None if data_ray == "local" else data_ray, local_ray=data_ray == "local"),
+        "io_manager": ParquetIOManagerFactory(base_path=storage),
         "training_files": TrainingFiles(base_path=os.environ.get("CODEBOOST_TRAINING_FILES", f"{storage}/training")),
         "models": ModelCache(cache_dir=os.environ.get("CODEBOOST_MODEL_CACHE", "data/models")),
         "dumps": DumpFolder(path=os.environ.get("CODEBOOST_DUMPS_DIR", "data/dumps")),
@@ -63,18 +57,21 @@ def build_resources() -> dict:
     }
 
 
-def build_assets(settings: CodeBoostSettings) -> list:
-    """Every asset with its automation, and code versions hashing `settings` (so a changed
-    method parameter shows its stage and everything downstream as stale)."""
-    modules = [ingestion, curation, augmentation, execution, tasks, verl_dataset, training, evaluation]
-    return versioned_by_settings(with_automation(load_assets_from_modules(modules)), settings)
+def build_defs(settings: CodeBoostSettings) -> Definitions:
+    """Every stage of `defs/` with the local default's resources and code versions hashing
+    `settings`, so a changed method parameter shows its stage and everything downstream as stale."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", PreviewWarning)  # marked preview in Dagster 1.13; pinned with it
+        stages = load_definitions_from_package_module(stage_modules)
+    return Definitions(
+        assets=versioned_by_settings(stages.assets or [], settings),
+        asset_checks=stages.asset_checks,
+        jobs=stages.jobs,
+        sensors=stages.sensors,
+        schedules=stages.schedules,
+        resources=build_resources(),
+        executor=in_process_executor,
+    )
 
 
-defs = Definitions(
-    assets=build_assets(load_settings(SETTINGS_FILE)),
-    jobs=[ingest_dump_job, curation_job, training_data_job, train_policy_job, evaluation_job],
-    sensors=[new_dump_sensor, curate_after_ingestion, rebuild_training_data_sensor],
-    schedules=[recuration_schedule],
-    resources=build_resources(),
-    executor=in_process_executor,
-)
+defs = build_defs(load_settings(SETTINGS_FILE))

@@ -6,10 +6,10 @@ import json
 
 import pandas as pd
 
-from codeboost_dagster.core.execution import execute_runs, plan_runs
 from codeboost_dagster.core.sandbox import Sandbox
 from codeboost_dagster.core.settings import SandboxLimits, TaskSettings
 from codeboost_dagster.core.tasks import TaskBuild, build_tasks
+from codeboost_dagster.core.variant_runs import execute_runs, plan_runs
 
 LIMITS = SandboxLimits(wall_time_s=2.0, cpu_time_s=2.0)
 PROGRAM = """def scale(values, factor):

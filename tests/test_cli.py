@@ -12,7 +12,7 @@ import pandas as pd
 import pytest
 from dagster import DagsterInstance, DagsterRunStatus
 
-from codeboost_dagster.partitions import code_dumps
+from codeboost_dagster.defs.ingestion import code_dumps
 
 BIN = Path(sys.executable).parent
 pytestmark = pytest.mark.slow
@@ -87,7 +87,7 @@ def test_codeboost_run_refuses_unsafe_dump_names(tmp_path):
 
 
 def test_the_summary_reads_drop_reasons_back_from_a_counts_table():
-    from codeboost_dagster.assets.metadata import counts_of, counts_table
+    from codeboost_dagster.metadata import counts_of, counts_table
 
     assert counts_of(counts_table({"too_short": 2, "syntax_error": 5}, "reason")) == {"syntax_error": 5, "too_short": 2}
     assert counts_of(counts_table({}, "reason")) == {} and counts_of(None) == {}

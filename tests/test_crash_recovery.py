@@ -17,7 +17,7 @@ import pandas as pd
 import pytest
 
 from codeboost_dagster.core.sample_dump import write_sample_dump
-from tests.conftest import REPO
+from tests.helpers import REPO
 
 DUMP = "crash.jsonl"
 ROWS = 40
@@ -27,28 +27,37 @@ SCRIPT = textwrap.dedent(
     from pathlib import Path
     import dagster as dg
     from codeboost_dagster.definitions import defs
-    from codeboost_dagster.partitions import code_dumps
+    from codeboost_dagster.defs.ingestion import code_dumps
     from codeboost_dagster.resources import parquet_io
     from codeboost_dagster.resources.settings import SettingsResource
-    from tests.conftest import make_resources
+    from tests.helpers import make_resources
 
     root, slow_table = Path(sys.argv[1]), sys.argv[2]
-    write_table = parquet_io.pq.write_table
+    write_table, copy_file = parquet_io.pq.write_table, parquet_io.shutil.copyfileobj
 
-    def slow_write(table, handle, **options):
+    def stall_half_written(handle, data):
         # The crash window: half the file is written, then the writer stalls until it is killed.
-        if slow_table in table.schema.names and (root / "armed").exists():
+        handle.write(data[: len(data) // 2])
+        handle.flush()
+        (root / "writing").touch()
+        time.sleep(600)
+
+    def slow_write(table, handle, **options):  # a table the IO manager writes from a DataFrame
+        expected = parquet_io.TABLE_SCHEMAS.get(slow_table)
+        if expected is not None and table.schema.equals(expected) and (root / "armed").exists():
             import io
             buffer = io.BytesIO()
             write_table(table, buffer, **options)
-            handle.write(buffer.getvalue()[: len(buffer.getvalue()) // 2])
-            handle.flush()
-            (root / "writing").touch()
-            time.sleep(600)
+            stall_half_written(handle, buffer.getvalue())
         write_table(table, handle, **options)
 
+    def slow_copy(source, target, *options):  # a streamed table the IO manager copies into place
+        if Path(getattr(source, "name", "")).stem == slow_table and (root / "armed").exists():
+            stall_half_written(target, source.read())
+        copy_file(source, target, *options)
+
     if __name__ == "__main__":  # augmentation spawns workers that import this script
-        parquet_io.pq.write_table = slow_write
+        parquet_io.pq.write_table, parquet_io.shutil.copyfileobj = slow_write, slow_copy
         resources = {**make_resources(root / "dumps", root / "storage", root / "models"),
                      "settings": SettingsResource(settings_file=str(root / "settings.toml"))}
         with dg.DagsterInstance.get() as instance:
@@ -147,7 +156,7 @@ def test_a_run_killed_while_writing_a_table_leaves_the_previous_table_and_the_re
     _run(root)
     before = _ids(root)
     (root / "armed").touch()
-    process = _start(root, slow_table="program_id")  # execution_records (and only it) has program_id
+    process = _start(root, slow_table="execution_records")
     deadline = time.monotonic() + 300
     while not (root / "writing").exists():
         assert process.poll() is None and time.monotonic() < deadline, process.stdout.read()[-3000:]

@@ -14,7 +14,6 @@ import uuid
 
 import pytest
 
-from tests.conftest import GOOD_PROGRAM, REPO
 from tests.dagster_graphql_client import (
     TERMINAL_STATUSES,
     add_dump_partition,
@@ -24,6 +23,7 @@ from tests.dagster_graphql_client import (
     stop_sensor,
     wait_until_finished,
 )
+from tests.helpers import GOOD_PROGRAM, REPO
 
 IMAGES = ("codeboost-dagster:latest", "codeboost-postgres:latest", "codeboost-sandbox:latest")
 OUR_SENSORS = ("new_dump_sensor", "curate_after_ingestion", "rebuild_training_data_sensor")

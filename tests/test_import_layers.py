@@ -1,6 +1,7 @@
-"""The layering rule: `core` and `verl` are plain Python. verl imports the reward and the job in
+"""The layering rules. `core` and `verl` are plain Python: verl imports the reward and the job in
 its own environment, where Dagster cannot be installed, so not one of their modules may pull
-Dagster in, directly or through another module."""
+Dagster in, directly or through another module. The schema registry imports nothing of ours (nor
+libcst or pandas), so any layer can read the table contracts."""
 
 from __future__ import annotations
 
@@ -34,3 +35,16 @@ def test_every_core_and_verl_module_imports_without_dagster():
     assert "codeboost_dagster.core.settings" in report["modules"]
     assert len(report["modules"]) > 50
     assert report["offenders"] == {}
+
+
+def test_the_schema_registry_is_a_leaf():
+    probe = (
+        "import json, sys; import codeboost_dagster.core.schemas; "
+        "print(json.dumps(sorted(m for m in sys.modules if m.startswith(('codeboost_dagster', 'libcst', 'pandas')))))"
+    )
+    completed = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
+    assert json.loads(completed.stdout) == [
+        "codeboost_dagster",
+        "codeboost_dagster.core",
+        "codeboost_dagster.core.schemas",
+    ]

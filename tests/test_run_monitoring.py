@@ -17,7 +17,7 @@ from dagster import DagsterInstance, DagsterRunStatus, RunsFilter
 from dagster._daemon.monitoring.run_monitoring import monitor_started_run
 
 from codeboost_dagster.run_launcher import RUN_WORKER_PID_TAG, MonitoredRunLauncher
-from tests.conftest import REPO
+from tests.helpers import REPO
 
 BIN = Path(sys.executable).parent
 pytestmark = pytest.mark.slow

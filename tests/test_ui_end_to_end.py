@@ -1,4 +1,4 @@
-"""End to end through the real UI stack: `dagster dev` (webserver + daemon) on a free loopback port
+"""End to end through the real UI stack: `dg dev` (webserver + daemon) on a free loopback port
 with a temp DAGSTER_HOME; a dump dropped into the watched folder is picked up by the sensor, its
 run succeeds (seen through GraphQL), and headless Chromium renders our assets: the catalog, the
 lineage of the verl dataset back to the raw snippets, the ingested partition's metadata and (after
@@ -19,8 +19,8 @@ from pathlib import Path
 import pytest
 
 from tests.chromium_page import chromium_page
-from tests.conftest import GOOD_PROGRAM, REPO
 from tests.dagster_graphql_client import TERMINAL_STATUSES, free_port, graphql, wait_for
+from tests.helpers import GOOD_PROGRAM, REPO
 
 BIN = Path(sys.executable).parent
 ARTIFACTS = Path(os.environ.get("CODEBOOST_TEST_ARTIFACTS", REPO / ".tmp" / "test-artifacts"))
@@ -65,7 +65,7 @@ def chromium() -> str:
 
 @pytest.fixture
 def dagster_dev(tmp_path, model_cache):
-    """`dagster dev` for this project on a free port; yields (port, dumps folder, process); stopped by PID."""
+    """`dg dev` for this project on a free port; yields (port, dumps folder, process); stopped by PID."""
     home, dumps = tmp_path / "dagster_home", tmp_path / "dumps"
     home.mkdir()
     dumps.mkdir()
@@ -80,7 +80,7 @@ def dagster_dev(tmp_path, model_cache):
     }
     log = (tmp_path / "dagster-dev.log").open("w")
     server = subprocess.Popen(
-        [str(BIN / "dagster"), "dev", "-h", "127.0.0.1", "-p", str(port)],
+        [str(BIN / "dg"), "dev", "--host", "127.0.0.1", "--port", str(port)],
         cwd=REPO,
         env=env,
         stdout=log,

@@ -16,8 +16,8 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from codeboost_dagster.core.masking import replace_line
+from codeboost_dagster.core.reward_score import Score, combine, reproduces, score_outputs
 from codeboost_dagster.core.sandbox import ExecutionResult, Program
-from codeboost_dagster.core.scoring import Score, combine, reproduces, score_outputs
 from codeboost_dagster.core.settings import RewardSettings
 
 ProgramRunner = Callable[[list[Program]], list[ExecutionResult]]

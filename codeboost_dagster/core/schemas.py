@@ -1,10 +1,10 @@
-"""Explicit pyarrow schemas of every table the pipeline writes, keyed by asset name."""
+"""The schema registry: explicit pyarrow schemas of every table the pipeline writes (keyed by asset
+name in TABLE_SCHEMAS, enforced by the IO manager, shown in the UI's Columns tab), and the pandas
+dtypes of curation's in-memory tables. A leaf module: it imports pyarrow only."""
 
 from __future__ import annotations
 
 import pyarrow as pa
-
-from codeboost_dagster.core.augmentation.tables import AUGMENTATION_REPORT, AUGMENTED_VARIANTS
 
 RAW_SNIPPETS = pa.schema(
     [
@@ -42,6 +42,32 @@ FILTER_REPORT = pa.schema(
         pa.field("duplicate_of", pa.string()),
     ]
 )
+
+AUGMENTED_VARIANTS = pa.schema(
+    [
+        pa.field("variant_id", pa.string(), nullable=False),
+        pa.field("snippet_id", pa.string(), nullable=False),
+        pa.field("variant_index", pa.int32(), nullable=False),
+        pa.field("kind", pa.string(), nullable=False),
+        pa.field("mutations", pa.large_string(), nullable=False),
+        pa.field("code", pa.large_string(), nullable=False),
+        pa.field("test_cases", pa.large_string(), nullable=False),
+        pa.field("source_lines", pa.large_string(), nullable=False),
+    ]
+)
+"""Kept rows: originals (variant_index 0, kind `original`, mutations `[]`) and variants. `code` is the
+canonical program (core.canonical); `source_lines` is a JSON list giving, for each of its lines, the
+1-based line of the snippet's code in the dump it came from (null for a line canonicalisation added)."""
+
+AUGMENTATION_REPORT = pa.schema(
+    [
+        pa.field("snippet_id", pa.string(), nullable=False),
+        pa.field("variant_index", pa.int32(), nullable=False),
+        pa.field("reason", pa.string(), nullable=False),
+        pa.field("detail", pa.large_string()),
+    ]
+)
+"""Attempted variants that were not kept, with a reason from `core.augmentation.reasons.DROP_REASONS`."""
 
 EXECUTION_RECORDS = pa.schema(
     [
@@ -286,6 +312,71 @@ TABLE_SCHEMAS: dict[str, pa.Schema] = {
     "filtered_snippets": FILTERED_SNIPPETS,
     "filter_report": FILTER_REPORT,
 }
+
+
+# The in-memory tables `core.curation.curate` returns, as pandas dtypes in column order ("str" is
+# pandas' string dtype, missing values NaN; it maps to pa.string()). The selection is a filtered
+# snippet plus SELECTION_ADDED_DTYPES (CURATED_SNIPPETS), the report is REMOVED_DTYPES (CURATION_REPORT).
+
+SELECTION_ADDED_DTYPES = {
+    "previously_selected": "bool",
+    "final_chunk": "int32",
+    "rounds_survived": "int32",
+    "near_duplicates_represented": "int32",
+    "component": "int64",
+}
+REMOVED_DTYPES = {
+    "snippet_id": "str",
+    "dump": "str",
+    "previously_selected": "bool",
+    "reason": "str",
+    "round": "int32",
+    "chunk": "int32",
+    "component": "int64",
+    "nearest_survivor_id": "str",
+    "nearest_survivor_dump": "str",
+    "nearest_survivor_distance": "float64",
+    "representative_id": "str",
+    "representative_dump": "str",
+    "representative_distance": "float64",
+}
+CHUNK_DTYPES = {
+    "round": "int32",
+    "chunk": "int32",
+    "size": "int32",
+    "pairs": "int64",
+    "near_duplicate_pairs": "int64",
+    "edge_density": "float64",
+    "clique_size": "int32",
+    "removed": "int32",
+    "kernel_vertices": "int32",
+    "method": "str",
+    "fallback_reason": "str",
+    "seconds": "float64",
+    "search_seconds": "float64",
+}
+ROUND_DTYPES = {
+    "round": "int32",
+    "snippets_in": "int64",
+    "chunks": "int32",
+    "kept": "int64",
+    "removed": "int64",
+    "exact_chunks": "int32",
+    "fallback_chunks": "int32",
+    "seconds": "float64",
+}
+DUMP_DTYPES = {
+    "dump": "str",
+    "snippets_in": "int64",
+    "kept": "int64",
+    "kept_previously_selected": "int64",
+    "removed": "int64",
+    "removed_previously_selected": "int64",
+    "removed_for_other_dump": "int64",
+}
+DISTANCE_SAMPLE_DTYPES = {"snippet_id_a": "str", "snippet_id_b": "str", "distance": "float64"}
+SIGNATURE_DTYPES = {"snippet_id": "str", "lsh_fingerprint": "str", "band_keys": "object"}
+"""band_keys: one uint64 array per snippet (LSH band keys, see `minhash`)."""
 
 
 def schema_problems(columns: list[str], schema: pa.Schema) -> list[str]:

@@ -243,9 +243,11 @@ class EvaluationSettings:
 
 @dataclass(frozen=True)
 class ScaleOutSettings:
-    """Augmentation, execution and batch-reward re-runs on a Ray cluster (used only when
-    a Ray address or a local Ray is configured). Batches are cut from the input in order; each
-    node holds one pool of warm sandbox slots; a batch that fails is retried, then accounted for."""
+    """How the streamed stages (augmentation, execution) run their batches, on this machine or on a
+    Ray cluster, and the batch reward's re-runs on Ray. Batches are cut from the input in order;
+    each Ray node holds one pool of warm sandbox slots (this machine's open sandbox counts as one
+    pool); a batch that fails is retried, then accounted for. Locally, augmentation runs
+    `augmentation_tasks_per_cpu` batches per core at once."""
 
     execution_batch_rows: int = 128  # variants per execution batch
     augmentation_batch_rows: int = 256  # snippets per augmentation task
@@ -255,7 +257,7 @@ class ScaleOutSettings:
     reward_cpus_per_slot: float = 0.0  # the reward's pools run beside verl's workers on CPUs training already holds
     batches_per_pool: int = 2  # batches a pool runs at once, so its slots stay busy through a batch's tail
     queued_batches_per_pool: int = 1  # batches waiting at each pool, so none idles between batches
-    augmentation_tasks_per_cpu: int = 2  # augmentation tasks in flight per cluster CPU
+    augmentation_tasks_per_cpu: int = 2  # augmentation batches in flight per CPU (cluster, or this machine)
     batch_retries: int = 1  # a failed batch is retried this often, then recorded as lost (sandbox_error rows)
     pool_restarts: int = 4  # times Ray restarts a pool whose worker died
     pool_start_timeout_s: float = 300.0  # a pool that cannot start (no free CPUs, no sandbox) fails the stage

@@ -39,9 +39,9 @@ from codeboost_dagster.core.ids import ID_HEX_CHARS, content_id
 from codeboost_dagster.core.masking import indentation, mask, maskable_lines, noop_line, replace_line, shown_elsewhere
 from codeboost_dagster.core.probes import perturbations
 from codeboost_dagster.core.prompts import RunContext, backward_prompt, forward_prompt
+from codeboost_dagster.core.reward_score import max_score, reproduces, score_outputs
 from codeboost_dagster.core.sandbox import ExecutionResult, Program
 from codeboost_dagster.core.schemas import TASK_DROPS, TRAINING_TASKS
-from codeboost_dagster.core.scoring import max_score, reproduces, score_outputs
 from codeboost_dagster.core.settings import RewardSettings, SandboxLimits, TaskSettings
 
 FORWARD = "forward"

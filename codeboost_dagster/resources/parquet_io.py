@@ -1,12 +1,19 @@
-"""Parquet IO manager: one file per asset (or per partition), written with the table's explicit schema.
+"""The Parquet IO manager (the one the code location and the tests use): one file per asset (or
+per partition), written with the table's explicit schema.
 
 Every write is published atomically (resources.committed_files): a run killed while writing leaves
 the previous complete table in place. A stored table that cannot be read (damaged outside our
 writes) is a clear error naming the file; `load_table`, the incremental state an asset builds on,
 falls back to the version before it.
+
+Streaming, for the stages that scale out on Ray: an input declared with `STREAMED_INPUT` metadata
+arrives as a `ParquetFile` handle (read batch by batch by the stage, never loaded whole), and an
+output given as a `ParquetFile` (written batch by batch by the stage) is copied into place in chunks.
 """
 
 from __future__ import annotations
+
+import shutil
 
 import pandas as pd
 import pyarrow as pa
@@ -24,8 +31,14 @@ from dagster import (
 from upath import UPath
 
 from codeboost_dagster.core.partition_keys import validate_partition_key
+from codeboost_dagster.core.scale_out.parquet_streams import ParquetFile
 from codeboost_dagster.core.schemas import TABLE_SCHEMAS
 from codeboost_dagster.resources.committed_files import previous_version, publish
+
+STREAMED_INPUT = "codeboost/streamed_input"
+"""`AssetIn` metadata key: True hands the asset a `ParquetFile` instead of a DataFrame."""
+
+COPY_CHUNK_BYTES = 16 * 1024 * 1024
 
 
 class UnreadableTable(RuntimeError):
@@ -65,7 +78,8 @@ def table_metadata(rows: int, schema: pa.Schema) -> dict:
 
 
 class ParquetIOManager(UPathIOManager):
-    """Stores DataFrames as Parquet; refuses tables that do not match their registered schema."""
+    """Stores DataFrames and `ParquetFile` handles as Parquet; refuses tables that do not match their
+    registered schema."""
 
     extension = ".parquet"
 
@@ -73,14 +87,27 @@ class ParquetIOManager(UPathIOManager):
         """Partition keys come from file names: refuse any that could leave the asset's folder."""
         return base_path / validate_partition_key(partition)
 
-    def dump_to_path(self, context: OutputContext, obj: pd.DataFrame, path: UPath) -> None:
-        """Write `obj` with its asset's schema; a column or type mismatch fails the step loudly."""
+    def dump_to_path(self, context: OutputContext, obj: pd.DataFrame | ParquetFile, path: UPath) -> None:
+        """Write `obj` with its asset's schema (a `ParquetFile` is copied in chunks); a column or
+        type mismatch fails the step loudly."""
         schema = TABLE_SCHEMAS.get(context.asset_key.path[-1])
+        if isinstance(obj, ParquetFile):
+            if schema is not None and not obj.schema.equals(schema):
+                raise ValueError(f"streamed table for {context.asset_key.to_user_string()} does not have its schema")
+
+            def copy(target) -> None:
+                with obj.path.open("rb") as source:
+                    shutil.copyfileobj(source, target, COPY_CHUNK_BYTES)
+
+            publish(path, copy)
+            return
         table = pa.Table.from_pandas(obj, schema=schema, preserve_index=False)
         publish(path, lambda handle: pq.write_table(table, handle, compression="zstd"))
 
-    def load_from_path(self, context: InputContext, path: UPath) -> pd.DataFrame:
-        """Read a Parquet file back as a DataFrame."""
+    def load_from_path(self, context: InputContext, path: UPath) -> pd.DataFrame | ParquetFile:
+        """A `ParquetFile` handle for inputs that ask for streaming, else the DataFrame."""
+        if context.definition_metadata.get(STREAMED_INPUT):
+            return ParquetFile.at(path)
         return _read_parquet(path)
 
     def load_partitions(self, context: InputContext):
@@ -107,8 +134,10 @@ class ParquetIOManager(UPathIOManager):
                     log.warning(f"{error}; trying the version before it")
         return None
 
-    def get_metadata(self, context: OutputContext, obj: pd.DataFrame) -> dict:
-        """Row count, columns and column schema (the registered one, else the frame's) of every stored table."""
+    def get_metadata(self, context: OutputContext, obj: pd.DataFrame | ParquetFile) -> dict:
+        """Row count, columns and column schema (the registered one, else the table's) of every stored table."""
+        if isinstance(obj, ParquetFile):
+            return table_metadata(obj.rows, obj.schema)
         schema = TABLE_SCHEMAS.get(context.asset_key.path[-1]) or pa.Schema.from_pandas(obj, preserve_index=False)
         return table_metadata(len(obj), schema)
 

@@ -107,9 +107,9 @@ class SettingsResource(ConfigurableResource):
             spec = context.assets_def.specs_by_key[key]
             sections = sections_read(spec.metadata)
             fingerprint = settings.fingerprint(sections)
-            context.add_asset_metadata(
+            context.add_output_metadata(  # output metadata: also kept when an asset is called directly
                 {"settings": MetadataValue.json(settings.sections(sections)), "settings_hash": fingerprint},
-                asset_key=key,
+                output_name=context.assets_def.get_output_name_for_asset_key(key),
             )
             if spec.code_version and own_settings_hash(spec.code_version) != fingerprint:
                 context.log.warning(

@@ -29,8 +29,8 @@ from typing import Any, TypeVar
 from codeboost_dagster.core.answers import last_block
 from codeboost_dagster.core.backward import score_answers
 from codeboost_dagster.core.prompts import STDERR_TAG, STDOUT_TAG
+from codeboost_dagster.core.reward_score import Score, score_outputs
 from codeboost_dagster.core.sandbox import ExecutionResult, Program, Sandbox, open_sandbox
-from codeboost_dagster.core.scoring import Score, score_outputs
 from codeboost_dagster.core.settings import RewardSettings, SandboxLimits, ScaleOutSettings
 
 T = TypeVar("T")

@@ -7,7 +7,7 @@ from dataclasses import replace
 from codeboost_dagster.core.filtering import drop_reason, filter_snippets, raw_snippets_frame
 from codeboost_dagster.core.readers import read_dump
 from codeboost_dagster.core.settings import FilterSettings, IngestionSettings
-from tests.conftest import GOOD_PROGRAM, write_messy_dump
+from tests.helpers import GOOD_PROGRAM, write_messy_dump
 
 
 def _row(code: str) -> dict:

@@ -12,7 +12,7 @@ import pytest
 from codeboost_dagster.core.readers import DumpNotFound, read_dump
 from codeboost_dagster.core.readers.doctest_programs import program_from_module, read_package_doctests
 from codeboost_dagster.core.settings import IngestionSettings
-from tests.conftest import GOOD_PROGRAM, write_messy_dump
+from tests.helpers import GOOD_PROGRAM, write_messy_dump
 
 SETTINGS = IngestionSettings()
 

@@ -2,7 +2,7 @@
 
 Public API:
 - `augment_snippets(snippets, settings, workers, progress, max_code_chars) -> AugmentationResult`
-  with `variants` (AUGMENTED_VARIANTS columns) and `dropped` (AUGMENTATION_REPORT columns).
+  with `variants` and `dropped` (the AUGMENTED_VARIANTS and AUGMENTATION_REPORT schemas of core.schemas).
 - `augment_snippet(...)`: the same for one snippet, without pandas.
 - `apply_mutations(original_code, mutations)` / `apply_input_mutations(test_cases, mutations)`
   (original_code: the original row's code, i.e. the canonical program):
@@ -24,15 +24,11 @@ from codeboost_dagster.core.augmentation.snippet import SnippetAugmentation, aug
 _TABLE_API = {
     "AugmentationResult": "batch",
     "augment_snippets": "batch",
-    "accounting_problems": "accounting",
-    "mutation_counts": "accounting",
-    "AUGMENTED_VARIANTS": "tables",
-    "AUGMENTATION_REPORT": "tables",
+    "accounting_problems": "batch",
+    "mutation_counts": "batch",
 }
 
 __all__ = [
-    "AUGMENTATION_REPORT",
-    "AUGMENTED_VARIANTS",
     "DROP_REASONS",
     "AugmentationResult",
     "Mutation",

@@ -6,22 +6,50 @@ chunking or row order of the input; rows come out in input order, then by varian
 Workers are spawned (not forked), which is safe under a threaded host such as Dagster; as with
 any spawned pool, a script calling this must guard its entry point with `if __name__ == "__main__"`.
 Workers import only `snippet` and its dependencies (libcst, no pandas), so they start fast.
+
+The accounting of augmentation is here too: every attempted variant of every snippet is kept or dropped,
+exactly once (`accounting_problems`), and how many mutations of each level and kind the kept
+variants carry (`mutation_counts`).
 """
 
 from __future__ import annotations
 
+import json
 import math
 import multiprocessing
 import os
-from collections.abc import Callable
+from collections import Counter
+from collections.abc import Callable, Iterable
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass
 
 import pandas as pd
+import pyarrow as pa
 
-from codeboost_dagster.core.augmentation.snippet import SnippetAugmentation, augment_chunk
-from codeboost_dagster.core.augmentation.tables import dropped_frame, variants_frame
+from codeboost_dagster.core.augmentation.reasons import WHOLE_SNIPPET_REASONS
+from codeboost_dagster.core.augmentation.snippet import DropRow, SnippetAugmentation, VariantRow, augment_chunk
+from codeboost_dagster.core.schemas import AUGMENTATION_REPORT, AUGMENTED_VARIANTS
 from codeboost_dagster.core.settings import AugmentationSettings
+
+
+def accounting_problems(snippet_ids: Iterable[str], result: AugmentationResult, variants_per_snippet: int) -> list[str]:
+    """Human-readable violations (empty when every (snippet, index 0..K) is in exactly one table)."""
+    expected = {(snippet_id, index) for snippet_id in snippet_ids for index in range(variants_per_snippet + 1)}
+    seen = Counter(zip(result.variants["snippet_id"], result.variants["variant_index"].astype(int)))
+    seen.update(zip(result.dropped["snippet_id"], result.dropped["variant_index"].astype(int)))
+    problems = [f"{key} is neither kept nor dropped" for key in sorted(expected - set(seen))]
+    problems += [f"{key} was never attempted" for key in sorted(set(seen) - expected)]
+    problems += [f"{key} is accounted {count} times" for key, count in sorted(seen.items()) if count > 1]
+    originals = set(result.variants["snippet_id"][result.variants["variant_index"] == 0])
+    whole = set(result.dropped["snippet_id"][result.dropped["reason"].isin(WHOLE_SNIPPET_REASONS)])
+    problems += [f"original of {sid!r} is missing" for sid in sorted({s for s, _ in expected} - originals - whole)]
+    return problems
+
+
+def mutation_counts(mutations: Iterable[str]) -> Counter:
+    """Mutations per `level:kind` over the variants' `mutations` JSON lists."""
+    return Counter(f"{mutation['level']}:{mutation['kind']}" for listed in mutations for mutation in json.loads(listed))
+
 
 INPUT_COLUMNS = ("snippet_id", "code", "test_cases")
 _CHUNKS_PER_WORKER = 4
@@ -115,3 +143,19 @@ def augment_snippets(
         variants_frame(row for outcome in outcomes for row in outcome.variants),
         dropped_frame(row for outcome in outcomes for row in outcome.dropped),
     )
+
+
+def _frame(rows: Iterable[VariantRow | DropRow], schema: pa.Schema) -> pd.DataFrame:
+    columns = schema.names
+    table = pa.Table.from_pylist([{name: getattr(row, name) for name in columns} for row in rows], schema=schema)
+    return table.to_pandas()
+
+
+def variants_frame(rows: Iterable[VariantRow]) -> pd.DataFrame:
+    """Kept rows as a DataFrame with the AUGMENTED_VARIANTS columns (variant_index int32)."""
+    return _frame(rows, AUGMENTED_VARIANTS)
+
+
+def dropped_frame(rows: Iterable[DropRow]) -> pd.DataFrame:
+    """Dropped rows as a DataFrame with the AUGMENTATION_REPORT columns (variant_index int32)."""
+    return _frame(rows, AUGMENTATION_REPORT)

@@ -21,7 +21,15 @@ from dataclasses import dataclass
 import libcst as cst
 from libcst._nodes.internal import CodegenState  # what libcst's PositionProvider builds on
 
-from codeboost_dagster.core.augmentation.digits import has_mutable_digits
+from codeboost_dagster.core.augmentation.digit_level import has_mutable_digits
+from codeboost_dagster.core.augmentation.logical_level import (
+    AUGMENTED_ALTERNATIVES,
+    BINARY_ALTERNATIVES,
+    BOOLEAN_ALTERNATIVES,
+    COMPARISON_ALTERNATIVES,
+    UNARY_REPLACEMENTS,
+    operator_token,
+)
 from codeboost_dagster.core.augmentation.mutations import (
     AUGMENTED_ASSIGNMENT,
     BINARY_OPERATOR,
@@ -30,14 +38,6 @@ from codeboost_dagster.core.augmentation.mutations import (
     IF_NEGATION,
     NUMBER_LITERAL,
     UNARY_OPERATOR,
-)
-from codeboost_dagster.core.augmentation.operators import (
-    AUGMENTED_ALTERNATIVES,
-    BINARY_ALTERNATIVES,
-    BOOLEAN_ALTERNATIVES,
-    COMPARISON_ALTERNATIVES,
-    UNARY_REPLACEMENTS,
-    operator_token,
 )
 
 _SUBSCRIPT_SLOTS = (cst.Index, cst.Slice)

@@ -8,11 +8,16 @@ number of the test cases (input level). A variant can therefore carry several le
 names those present (`digit+logical`, ...). With no change drawn it is dropped as `unchanged`
 (no redraw, so rates stay what p says); a variant equal to an earlier one is a
 `duplicate_variant`; one whose code does not compile is `does_not_compile`.
+
+Each variant draws from its own random stream per (seed, snippet, variant) (`variant_rng`), so
+variants never depend on order or workers.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
+import random
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -20,12 +25,11 @@ import libcst as cst
 
 from codeboost_dagster.core.augmentation import reasons
 from codeboost_dagster.core.augmentation.digit_level import plan_digit_edits
-from codeboost_dagster.core.augmentation.inputs import perturb_test_cases
+from codeboost_dagster.core.augmentation.edits import render
+from codeboost_dagster.core.augmentation.input_level import perturb_test_cases
 from codeboost_dagster.core.augmentation.logical_level import plan_logical_edits
 from codeboost_dagster.core.augmentation.mutations import Mutation, mutations_to_json, variant_kind
 from codeboost_dagster.core.augmentation.positions import LineIndex
-from codeboost_dagster.core.augmentation.randomness import variant_rng
-from codeboost_dagster.core.augmentation.rewrite import render
 from codeboost_dagster.core.augmentation.screening import (
     ParsedSnippet,
     Rejection,
@@ -37,6 +41,12 @@ from codeboost_dagster.core.compiling import compile_problem
 from codeboost_dagster.core.ids import content_id
 from codeboost_dagster.core.settings import AugmentationSettings
 from codeboost_dagster.core.test_cases import dump_test_cases
+
+
+def variant_rng(seed: int, snippet_id: str, variant_index: int) -> random.Random:
+    """A generator seeded from sha256 of (seed, snippet_id, variant_index): same inputs, same draws."""
+    key = f"{seed}\x1f{snippet_id}\x1f{variant_index}".encode("utf-8", errors="surrogatepass")
+    return random.Random(int.from_bytes(hashlib.sha256(key).digest()[:16], "big"))
 
 
 @dataclass(frozen=True, slots=True)

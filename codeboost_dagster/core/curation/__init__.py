@@ -5,17 +5,6 @@ gamma): globally, per component of the near-duplicate graph that MinHash LSH fin
 paper's chunked rounds; it reports every snippet it removes.
 """
 
-from codeboost_dagster.core.curation.columns import (
-    CHUNK_DTYPES,
-    DISTANCE_SAMPLE_DTYPES,
-    DUMP_DTYPES,
-    DUPLICATE_SNIPPET_ID,
-    NEAR_DUPLICATE,
-    REMOVED_DTYPES,
-    ROUND_DTYPES,
-    SELECTION_ADDED_DTYPES,
-    SIGNATURE_DTYPES,
-)
 from codeboost_dagster.core.curation.curate import (
     DEFAULT_DISTANCE_SAMPLE_SIZE,
     GLOBAL,
@@ -28,21 +17,15 @@ from codeboost_dagster.core.curation.distance import chunk_distances, pair_dista
 from codeboost_dagster.core.curation.global_selection import LshReport
 from codeboost_dagster.core.curation.line_sets import LineIncidence, LineNormaliser, line_incidence, line_set
 from codeboost_dagster.core.curation.minhash import LshParameters, code_band_keys, lsh_parameters
+from codeboost_dagster.core.curation.report import DUPLICATE_SNIPPET_ID, NEAR_DUPLICATE
 from codeboost_dagster.core.curation.verify import clique_violations, conservation_problems
 
 __all__ = [
-    "CHUNK_DTYPES",
     "DEFAULT_DISTANCE_SAMPLE_SIZE",
-    "DISTANCE_SAMPLE_DTYPES",
-    "DUMP_DTYPES",
     "DUPLICATE_SNIPPET_ID",
     "GLOBAL",
     "NEAR_DUPLICATE",
     "PAPER",
-    "REMOVED_DTYPES",
-    "ROUND_DTYPES",
-    "SELECTION_ADDED_DTYPES",
-    "SIGNATURE_DTYPES",
     "CurationResult",
     "KeySigner",
     "LineIncidence",

@@ -37,7 +37,6 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from codeboost_dagster.core.curation.columns import SIGNATURE_DTYPES
 from codeboost_dagster.core.curation.exact_search import ExactCliqueSearch
 from codeboost_dagster.core.curation.global_selection import LshReport, select_globally
 from codeboost_dagster.core.curation.inputs import CurationInput, prepare_input
@@ -54,6 +53,7 @@ from codeboost_dagster.core.curation.report import (
     selection_frame,
 )
 from codeboost_dagster.core.curation.rounds import run_rounds
+from codeboost_dagster.core.schemas import SIGNATURE_DTYPES
 from codeboost_dagster.core.settings import CurationSettings
 
 DEFAULT_DISTANCE_SAMPLE_SIZE = 10_000
@@ -65,7 +65,7 @@ KeySigner = Callable[[Sequence[str]], np.ndarray]
 
 @dataclass(frozen=True)
 class CurationResult:
-    """The selection and the curation report; columns and dtypes as in `columns.py`.
+    """The selection and the curation report; columns and dtypes as in `core.schemas`.
 
     - selection: every input column of the kept rows, then previously_selected (bool),
       final_chunk (int32: the chunk of the last round in paper mode, where the clique property

@@ -19,10 +19,14 @@ import numpy as np
 import scipy.sparse as sp
 from scipy.sparse.csgraph import connected_components
 
-from codeboost_dagster.core.curation.chunk_clique import FALLBACK, ChunkClique, chunk_maximum_clique
+from codeboost_dagster.core.curation.clique import (
+    FALLBACK,
+    ChunkClique,
+    chunk_maximum_clique,
+    greedy_independent_set_sparse,
+)
 from codeboost_dagster.core.curation.distance import jaccard_distance, pair_distances
 from codeboost_dagster.core.curation.exact_search import ExactCliqueSearch
-from codeboost_dagster.core.curation.greedy import greedy_independent_set_sparse
 from codeboost_dagster.core.curation.line_sets import LineIncidence
 from codeboost_dagster.core.curation.minhash import LshParameters
 from codeboost_dagster.core.curation.pairs import contained, decode

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from codeboost_dagster.core.curation.columns import SELECTION_ADDED_DTYPES
+from codeboost_dagster.core.schemas import SELECTION_ADDED_DTYPES
 
 REQUIRED_COLUMNS = ("snippet_id", "dump", "code")
 

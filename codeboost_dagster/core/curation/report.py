@@ -1,4 +1,4 @@
-"""The curation's output tables (columns and dtypes as `columns.py` fixes them), built from
+"""The curation's output tables (columns and dtypes as `core.schemas` fixes them), built from
 the nodes and the rounds' raw records."""
 
 from __future__ import annotations
@@ -8,20 +8,22 @@ import dataclasses
 import numpy as np
 import pandas as pd
 
-from codeboost_dagster.core.curation.columns import (
-    CHUNK_DTYPES,
-    DISTANCE_SAMPLE_DTYPES,
-    DUMP_DTYPES,
-    DUPLICATE_SNIPPET_ID,
-    NEAR_DUPLICATE,
-    REMOVED_DTYPES,
-    ROUND_DTYPES,
-    SELECTION_ADDED_DTYPES,
-)
 from codeboost_dagster.core.curation.distance import pair_distances
 from codeboost_dagster.core.curation.inputs import CurationInput
 from codeboost_dagster.core.curation.line_sets import LineIncidence
 from codeboost_dagster.core.curation.rounds import ChunkStat, RoundsOutcome, RoundStat
+from codeboost_dagster.core.schemas import (
+    CHUNK_DTYPES,
+    DISTANCE_SAMPLE_DTYPES,
+    DUMP_DTYPES,
+    REMOVED_DTYPES,
+    ROUND_DTYPES,
+    SELECTION_ADDED_DTYPES,
+)
+
+NEAR_DUPLICATE = "near_duplicate"
+DUPLICATE_SNIPPET_ID = "duplicate_snippet_id"
+"""The two reasons a snippet leaves the selection: within gamma of a survivor, or the same id as one."""
 
 
 def _typed(columns: dict[str, object], dtypes: dict[str, str]) -> pd.DataFrame:

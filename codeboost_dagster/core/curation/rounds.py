@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from codeboost_dagster.core.curation.chunk_clique import EXACT, ChunkClique, chunk_maximum_clique
+from codeboost_dagster.core.curation.clique import EXACT, ChunkClique, chunk_maximum_clique
 from codeboost_dagster.core.curation.distance import chunk_distances
 from codeboost_dagster.core.curation.exact_search import ExactCliqueSearch
 from codeboost_dagster.core.curation.line_sets import LineIncidence

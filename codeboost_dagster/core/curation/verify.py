@@ -7,9 +7,9 @@ from collections import Counter
 import numpy as np
 import pandas as pd
 
-from codeboost_dagster.core.curation.columns import DISTANCE_SAMPLE_DTYPES
 from codeboost_dagster.core.curation.line_sets import LineIncidence, LineNormaliser, line_incidence, renamed_identifiers
 from codeboost_dagster.core.curation.similarity_join import near_duplicate_pairs
+from codeboost_dagster.core.schemas import DISTANCE_SAMPLE_DTYPES
 
 
 def clique_violations(

@@ -1,8 +1,11 @@
-"""Scale-out of the data stages on Ray: augmentation, execution and the batch reward's
-re-runs on the cluster that trains, through the same core functions as the local path.
+"""The streamed data stages, on Ray or on this machine: augmentation and execution run one batch
+loop (`run_batches`) wherever their batches go, plus the batch reward's re-runs on the cluster
+that trains; every batch runs the same core functions.
 
-- `execute_on_ray(variants, out_path, pools, settings)`: execution records, streamed to Parquet.
-- `augment_on_ray(snippets, out_dir, augmentation, settings)`: both augmentation tables, streamed.
+- `execute_on_ray(variants, out_path, pools, settings)` / `execute_here(variants, out_path,
+  sandbox, backend, settings)`: execution records, streamed to Parquet.
+- `augment_on_ray(snippets, out_dir, augmentation, settings)` / `augment_here(...)`: both
+  augmentation tables, streamed.
 - `band_keys_on_ray(codes, ...)`: curation's MinHash band keys, batch by batch on Ray tasks.
 - `SandboxPools`: one warm sandbox pool (an actor) per node; `run_programs_on_pools` for re-runs.
 - `ParquetFile` / `ParquetSink` / `source_batches`: tables read and written batch by batch.
@@ -11,15 +14,21 @@ re-runs on the cluster that trains, through the same core functions as the local
 Plain Python, no Dagster; Ray is imported only when a function that needs it runs.
 """
 
-from codeboost_dagster.core.scale_out.augmentation import augment_on_ray
+from codeboost_dagster.core.scale_out.augmentation import augment_here, augment_on_ray
 from codeboost_dagster.core.scale_out.batch_runner import BatchReport, run_batches
 from codeboost_dagster.core.scale_out.connection import ray_session
-from codeboost_dagster.core.scale_out.execution import StreamedStage, execute_on_ray, lost_records
+from codeboost_dagster.core.scale_out.execution import StreamedStage, execute_here, execute_on_ray, lost_records
+from codeboost_dagster.core.scale_out.parquet_streams import (
+    ParquetFile,
+    ParquetSink,
+    TableSource,
+    source_batches,
+    source_rows,
+)
 from codeboost_dagster.core.scale_out.reruns import close_shared_pools, run_programs_on_pools, shared_pools
 from codeboost_dagster.core.scale_out.sandbox_pools import SandboxPools
 from codeboost_dagster.core.scale_out.signatures import band_keys_on_ray
 from codeboost_dagster.core.scale_out.summaries import AugmentationTally, ExecutionTally
-from codeboost_dagster.core.scale_out.tables import ParquetFile, ParquetSink, TableSource, source_batches, source_rows
 
 __all__ = [
     "AugmentationTally",
@@ -30,9 +39,11 @@ __all__ = [
     "SandboxPools",
     "StreamedStage",
     "TableSource",
+    "augment_here",
     "augment_on_ray",
     "band_keys_on_ray",
     "close_shared_pools",
+    "execute_here",
     "execute_on_ray",
     "lost_records",
     "ray_session",

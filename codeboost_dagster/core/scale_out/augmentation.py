@@ -1,26 +1,38 @@
-"""`augmented_variants` on Ray: snippets stream in batches to Ray tasks that run the augmentation
-core (`augment_snippets`, one worker per task), and both tables stream back, in input order,
-into Parquet files. Each snippet's variants depend only on its row and the settings, so the rows
-are the ones the local path makes. A batch that failed on Ray after its retries keeps every
-original and drops each attempted variant with reason `augmentation_error`, saying why.
+"""`augmented_variants` as a streamed stage: snippets go in batches to the augmentation core
+(`augment_snippets`, one worker per batch) on Ray tasks (`augment_on_ray`) or in a process pool
+on this machine (`augment_here`), and both tables stream back, in input order, into Parquet
+files. Each snippet's variants depend only on its row and the settings, so the rows are the same
+wherever they ran. A batch that failed after its retries keeps every original and drops each
+attempted variant with reason `augmentation_error`, saying why.
 """
 
 from __future__ import annotations
 
+import concurrent.futures
 import dataclasses
+import math
+import multiprocessing
 from collections.abc import Callable
 from pathlib import Path
 
 import pandas as pd
 import pyarrow as pa
 
-from codeboost_dagster.core.augmentation import AUGMENTATION_REPORT, AUGMENTED_VARIANTS, augment_snippets
+from codeboost_dagster.core.augmentation import augment_snippets
+from codeboost_dagster.core.augmentation.batch import default_workers, dropped_frame, variants_frame
 from codeboost_dagster.core.augmentation.reasons import AUGMENTATION_ERROR
 from codeboost_dagster.core.augmentation.snippet import DropRow, augment_snippet
-from codeboost_dagster.core.augmentation.tables import dropped_frame, variants_frame
-from codeboost_dagster.core.scale_out.batch_runner import BatchReport, run_batches
+from codeboost_dagster.core.scale_out.batch_runner import (
+    FUTURES,
+    BatchReport,
+    Dispatcher,
+    Handles,
+    LocalCalls,
+    run_batches,
+)
 from codeboost_dagster.core.scale_out.execution import StreamedStage
-from codeboost_dagster.core.scale_out.tables import ParquetSink, TableSource, source_batches, source_rows
+from codeboost_dagster.core.scale_out.parquet_streams import ParquetSink, TableSource, source_batches, source_rows
+from codeboost_dagster.core.schemas import AUGMENTATION_REPORT, AUGMENTED_VARIANTS
 from codeboost_dagster.core.settings import AugmentationSettings, ScaleOutSettings
 
 AugmentedBatch = tuple[pa.Table, pa.Table]
@@ -38,7 +50,7 @@ def _tables(variants: pd.DataFrame, dropped: pd.DataFrame) -> AugmentedBatch:
 
 
 def augment_batch(snippets: pd.DataFrame, settings: AugmentationSettings, max_code_chars: int | None) -> AugmentedBatch:
-    """One Ray task's work: the local core on one batch, in the task's own process."""
+    """One batch's work (a Ray task's, or a local pool worker's): the core on it, in one process."""
     result = augment_snippets(snippets, settings, workers=1, max_code_chars=max_code_chars)
     return _tables(result.variants, result.dropped)
 
@@ -82,6 +94,12 @@ def cluster_cpus() -> int:
     return max(1, int(ray.cluster_resources().get("CPU", 1)))
 
 
+INPUT_COLUMNS = ["snippet_id", "code", "test_cases"]
+CHUNKS_PER_LOCAL_WORKER = 4
+"""Locally, inputs smaller than workers x this x the batch size come in smaller batches, so every
+core gets work (the rows are the same for any batch size)."""
+
+
 def augment_on_ray(
     snippets: TableSource,
     out_dir: Path,
@@ -90,22 +108,81 @@ def augment_on_ray(
     max_code_chars: int | None = None,
     on_batch: BatchDone | None = None,
 ) -> StreamedStage:
-    """Augment every snippet on the cluster; outputs: (variants file, dropped file) under `out_dir`."""
+    """Augment every snippet on the connected Ray cluster (one task per batch); outputs: (variants
+    file, dropped file) under `out_dir`."""
+    return _augment_stream(
+        snippets,
+        out_dir,
+        augmentation,
+        settings,
+        on_batch,
+        _AugmentationTasks(augmentation, max_code_chars),
+        window=cluster_cpus() * settings.augmentation_tasks_per_cpu,
+        batch_rows=settings.augmentation_batch_rows,
+    )
+
+
+def augment_here(
+    snippets: TableSource,
+    out_dir: Path,
+    augmentation: AugmentationSettings,
+    settings: ScaleOutSettings,
+    max_code_chars: int | None = None,
+    on_batch: BatchDone | None = None,
+    workers: int | None = None,
+) -> StreamedStage:
+    """Augment every snippet on this machine: a spawned process pool of `workers` (default: the
+    cores), or this process for one; outputs as `augment_on_ray`'s."""
+    workers = workers or default_workers()
+    per_worker = math.ceil(source_rows(snippets) / (workers * CHUNKS_PER_LOCAL_WORKER))
+    batch_rows = max(1, min(settings.augmentation_batch_rows, per_worker))
+    if workers == 1:
+        pool: concurrent.futures.Executor = concurrent.futures.ThreadPoolExecutor(max_workers=1)
+    else:
+        spawn = multiprocessing.get_context("spawn")  # safe under a threaded host such as Dagster
+        pool = concurrent.futures.ProcessPoolExecutor(max_workers=workers, mp_context=spawn)
+    with pool:
+        return _augment_stream(
+            snippets,
+            out_dir,
+            augmentation,
+            settings,
+            on_batch,
+            LocalCalls(pool, augment_batch, augmentation, max_code_chars),
+            window=workers * settings.augmentation_tasks_per_cpu,
+            batch_rows=batch_rows,
+            handles=FUTURES,
+        )
+
+
+def _augment_stream(
+    snippets: TableSource,
+    out_dir: Path,
+    augmentation: AugmentationSettings,
+    settings: ScaleOutSettings,
+    on_batch: BatchDone | None,
+    dispatcher: Dispatcher,
+    *,
+    window: int,
+    batch_rows: int,
+    handles: Handles | None = None,
+) -> StreamedStage:
+    """The stage's one batch loop, whichever dispatcher runs the batches."""
     batches = retried = lost = 0
-    columns = ["snippet_id", "code", "test_cases"]
     row_group = settings.sink_row_group_rows
     with (
         ParquetSink(out_dir / "augmented_variants.parquet", AUGMENTED_VARIANTS, row_group) as variants_sink,
         ParquetSink(out_dir / "augmentation_report.parquet", AUGMENTATION_REPORT, row_group) as dropped_sink,
     ):
         finished = run_batches(
-            (batch[columns] for batch in source_batches(snippets, settings.augmentation_batch_rows)),
-            _AugmentationTasks(augmentation, max_code_chars),
+            (batch[INPUT_COLUMNS] for batch in source_batches(snippets, batch_rows)),
+            dispatcher,
             lambda batch, detail: lost_augmentation(batch, augmentation, detail),
-            window=cluster_cpus() * settings.augmentation_tasks_per_cpu,
+            window=window,
             retries=settings.batch_retries,
             rows=len,
             rows_total=source_rows(snippets),
+            handles=handles,
         )
         for batch, tables, report in finished:
             variants_sink.write(tables[0])

@@ -1,15 +1,20 @@
-"""Run batches on Ray with a bounded window, retry a failed batch, and hand results back in order.
+"""Run batches on an executor (Ray, or this machine's processes and threads) with a bounded window,
+retry a failed batch, and hand results back in order: the one batch loop of every streamed stage.
 
 The driver cuts the input into batches lazily and never holds more than `window` of them
 (running, or finished but waiting for an earlier one), so its memory depends on the window and
-the batch size, not on the input's length. Results come back in input order, which makes a Ray
-run write the same rows in the same order as the local path. A batch whose task or actor fails
-(a killed worker, a lost node) is submitted again up to `retries` times; after that `lost(batch,
-detail)` turns it into rows that say why, so every input row is still accounted for.
+the batch size, not on the input's length. Results come back in input order, so a stage writes
+the same rows in the same order wherever its batches ran. A batch whose call fails (a killed
+worker, a lost node) is submitted again up to `retries` times; after that `lost(batch, detail)`
+turns it into rows that say why, so every input row is still accounted for.
+
+Where batches run is the dispatcher's business; how their handles are awaited is `Handles`'s:
+Ray ObjectRefs (the default) or `concurrent.futures` futures (`FUTURES`, with `LocalCalls`).
 """
 
 from __future__ import annotations
 
+import concurrent.futures
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any, Generic, Protocol, TypeVar
@@ -25,6 +30,50 @@ class Dispatcher(Protocol[Batch]):
     def submit(self, batch: Batch) -> Any: ...
 
     def done(self, ref: Any, failed: bool) -> None: ...
+
+
+@dataclass(frozen=True)
+class Handles:
+    """How a dispatcher's handles are awaited: `wait` returns those of `handles` that are ready
+    (at least one), `get` a ready one's result, raising one of `failures` when its call failed;
+    `place` says where the calls ran (in a lost batch's detail)."""
+
+    wait: Callable[[list[Any]], list[Any]]
+    get: Callable[[Any], Any]
+    failures: tuple[type[BaseException], ...]
+    place: str
+
+
+def ray_handles() -> Handles:
+    """Ray ObjectRefs; a failure is any `RayError` (a task or actor died, or raised)."""
+    import ray
+    from ray.exceptions import RayError
+
+    return Handles(lambda refs: ray.wait(refs, num_returns=1)[0], ray.get, (RayError,), "on Ray")
+
+
+FUTURES = Handles(
+    lambda futures: list(concurrent.futures.wait(futures, return_when=concurrent.futures.FIRST_COMPLETED).done),
+    lambda future: future.result(),
+    (Exception,),
+    "on this machine",
+)
+"""`concurrent.futures` futures; a failure is any exception of the call (a broken pool included)."""
+
+
+class LocalCalls(Generic[Batch]):
+    """A `Dispatcher` over a `concurrent.futures` executor on this machine: each batch is one call
+    `work(batch, *arguments)`; nothing to free when one finishes."""
+
+    def __init__(self, executor: concurrent.futures.Executor, work: Callable[..., Any], *arguments: Any) -> None:
+        self.executor, self.work, self.arguments = executor, work, arguments
+
+    def submit(self, batch: Batch) -> concurrent.futures.Future:
+        """Start one batch."""
+        return self.executor.submit(self.work, batch, *self.arguments)
+
+    def done(self, ref: Any, failed: bool) -> None:
+        """The executor's workers take the next call by themselves."""
 
 
 @dataclass(frozen=True)
@@ -58,11 +107,11 @@ def run_batches(
     retries: int,
     rows: Callable[[Batch], int],
     rows_total: int,
+    handles: Handles | None = None,
 ) -> Iterator[tuple[Batch, Result, BatchReport]]:
-    """Yield (batch, result, report) per batch in input order, at most `window` batches open at once."""
-    import ray
-    from ray.exceptions import RayError
-
+    """Yield (batch, result, report) per batch in input order, at most `window` batches open at once;
+    `handles` defaults to Ray's."""
+    handles = handles or ray_handles()
     source = enumerate(batches)
     open_batches: dict[int, _OpenBatch[Batch]] = {}
     in_flight: dict[Any, int] = {}
@@ -89,18 +138,18 @@ def run_batches(
             continue
         if not open_batches:
             return
-        ready, _ = ray.wait(list(in_flight), num_returns=1)
-        for ref in ready:
+        for ref in handles.wait(list(in_flight)):
             index = in_flight.pop(ref)
             entry = open_batches[index]
             try:
-                entry.result, entry.done = ray.get(ref), True
+                entry.result, entry.done = handles.get(ref), True
                 dispatcher.done(ref, failed=False)
-            except RayError as error:
+            except handles.failures as error:
                 dispatcher.done(ref, failed=True)
                 if entry.attempts <= retries:
                     entry.attempts += 1
                     start(index)
                 else:
-                    entry.lost = f"batch failed {entry.attempts} times on Ray: {type(error).__name__}: {error}"[:2000]
+                    detail = f"batch failed {entry.attempts} times {handles.place}: {type(error).__name__}: {error}"
+                    entry.lost = detail[:2000]
                     entry.result, entry.done = lost(entry.batch, entry.lost), True

@@ -1,14 +1,18 @@
-"""`execution_records` on Ray: variants stream in batches to the per-node sandbox pools, and their
-records stream back, in input order, into a Parquet file (row groups of `sink_row_group_rows`).
+"""`execution_records` as a streamed stage: variants go in batches to the per-node sandbox pools on
+Ray (`execute_on_ray`) or to the sandbox open on this machine (`execute_here`, which treats it as
+one pool), and their records stream back, in input order, into a Parquet file (row groups of
+`sink_row_group_rows`).
 
-The records are the ones the local path makes (same `plan_runs` / `execute_runs`, same sandbox
-backend and limits); only timestamps and wall times differ. A batch that failed on Ray after its
-retries becomes `sandbox_error` rows, one per planned run, whose `detail` says what happened.
+Every batch runs `plan_runs` / `execute_runs` on an open sandbox of the same backend and limits,
+so the records are the same wherever they ran; only timestamps and wall times differ. A batch
+that failed after its retries becomes `sandbox_error` rows, one per planned run, whose `detail`
+says what happened.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+import concurrent.futures
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -16,20 +20,26 @@ from pathlib import Path
 import pandas as pd
 import pyarrow as pa
 
-from codeboost_dagster.core.execution import execute_runs, plan_runs
-from codeboost_dagster.core.sandbox import ExecutionResult, Program
-from codeboost_dagster.core.scale_out.batch_runner import BatchReport
+from codeboost_dagster.core.sandbox import ExecutionResult, Program, Sandbox
+from codeboost_dagster.core.scale_out.batch_runner import FUTURES, BatchReport, LocalCalls, run_batches
+from codeboost_dagster.core.scale_out.parquet_streams import (
+    ParquetFile,
+    ParquetSink,
+    TableSource,
+    source_batches,
+    source_rows,
+)
 from codeboost_dagster.core.scale_out.sandbox_pools import SandboxPools
-from codeboost_dagster.core.scale_out.tables import ParquetFile, ParquetSink, TableSource, source_batches, source_rows
 from codeboost_dagster.core.schemas import EXECUTION_RECORDS
 from codeboost_dagster.core.settings import ScaleOutSettings
+from codeboost_dagster.core.variant_runs import execute_runs, execute_variants, plan_runs
 
 BatchDone = Callable[[pd.DataFrame, pa.Table, BatchReport], None]
 """Called as on_batch(variants of the batch, its records, report) when a batch is written."""
 
 
 def lost_results(programs: Sequence[Program], detail: str, backend: str) -> list[ExecutionResult]:
-    """A `sandbox_error` result per program of a batch that Ray could not run."""
+    """A `sandbox_error` result per program of a batch that could not run (after its retries)."""
     now = datetime.now(UTC).isoformat(timespec="milliseconds")
     lost = ExecutionResult("", "", None, "sandbox_error", None, 0.0, 0.0, backend, "", "", now, now, detail)
     return [lost for _ in programs]
@@ -70,15 +80,50 @@ def execute_on_ray(
     on_batch: BatchDone | None = None,
 ) -> StreamedStage:
     """Run every (variant, test case) on the pools; records go to `out_path` as batches finish."""
+    finished = pools.run(
+        "execute",
+        source_batches(variants, settings.execution_batch_rows),
+        lost_records,
+        settings.batch_retries,
+        source_rows(variants),
+    )
+    return _write_records(finished, out_path, settings, on_batch)
+
+
+def execute_here(
+    variants: TableSource,
+    out_path: Path,
+    sandbox: Sandbox,
+    backend: str,
+    settings: ScaleOutSettings,
+    on_batch: BatchDone | None = None,
+) -> StreamedStage:
+    """Run every (variant, test case) on `sandbox`, open on this machine, as one pool: it runs
+    `batches_per_pool` batches at once (their programs share its slots, so none idles through a
+    batch's tail); records go to `out_path` as batches finish."""
+    with concurrent.futures.ThreadPoolExecutor(max_workers=settings.batches_per_pool) as threads:
+        finished = run_batches(
+            source_batches(variants, settings.execution_batch_rows),
+            LocalCalls(threads, execute_variants, sandbox, backend),
+            lambda batch, detail: lost_records(batch, detail, backend),
+            window=settings.batches_per_pool + settings.queued_batches_per_pool,
+            retries=settings.batch_retries,
+            rows=len,
+            rows_total=source_rows(variants),
+            handles=FUTURES,
+        )
+        return _write_records(finished, out_path, settings, on_batch)
+
+
+def _write_records(
+    finished: Iterator[tuple[pd.DataFrame, pa.Table, BatchReport]],
+    out_path: Path,
+    settings: ScaleOutSettings,
+    on_batch: BatchDone | None,
+) -> StreamedStage:
+    """The stage's one batch loop: each finished batch's records into the sink, in input order."""
     batches = retried = lost = 0
     with ParquetSink(out_path, EXECUTION_RECORDS, settings.sink_row_group_rows) as sink:
-        finished = pools.run(
-            "execute",
-            source_batches(variants, settings.execution_batch_rows),
-            lost_records,
-            settings.batch_retries,
-            source_rows(variants),
-        )
         for batch, table, report in finished:
             sink.write(table)
             batches, retried, lost = batches + 1, retried + (report.attempts > 1), lost + (report.lost is not None)

@@ -19,11 +19,10 @@ from typing import Any, TypeVar
 import pandas as pd
 import pyarrow as pa
 
-from codeboost_dagster.core.execution import execute_runs, plan_runs
 from codeboost_dagster.core.sandbox import ExecutionResult, Program, open_sandbox
 from codeboost_dagster.core.scale_out.batch_runner import BatchReport, run_batches
-from codeboost_dagster.core.schemas import EXECUTION_RECORDS
 from codeboost_dagster.core.settings import SandboxLimits, ScaleOutSettings
+from codeboost_dagster.core.variant_runs import execute_variants
 
 RESTART_POLL_S = 0.5
 """How often the driver asks a failed pool whether Ray has restarted it."""
@@ -47,8 +46,7 @@ class SandboxPool:
 
     def execute(self, variants: pd.DataFrame) -> pa.Table:
         """EXECUTION_RECORDS rows of every (variant, test case) of one batch, in plan order."""
-        records = execute_runs(plan_runs(variants), self.sandbox, self.backend)
-        return pa.Table.from_pandas(records, schema=EXECUTION_RECORDS, preserve_index=False)
+        return execute_variants(variants, self.sandbox, self.backend)
 
     def run_programs(self, programs: Sequence[Program]) -> list[ExecutionResult]:
         """Results of `programs` in order (the batch reward's backward re-runs)."""

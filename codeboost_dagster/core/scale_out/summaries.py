@@ -13,7 +13,7 @@ import pandas as pd
 import pyarrow as pa
 
 from codeboost_dagster.core.augmentation import AugmentationResult, accounting_problems, mutation_counts
-from codeboost_dagster.core.execution import plan_runs
+from codeboost_dagster.core.variant_runs import plan_runs
 
 SLOWEST_COLUMNS = ["program_id", "variant_id", "status", "wall_ms", "cpu_ms"]
 
