@@ -26,7 +26,7 @@ from codeboost_dagster.metadata import counts_of
 from codeboost_dagster.resources.parquet_io import read_stored
 from codeboost_dagster.run_launcher import run_worker_tags
 
-PIPELINE_JOBS = (ingest_dump_job, training_data_job, train_policy_job, evaluation_job)
+PIPELINE_JOB_NAMES = tuple(job.name for job in (ingest_dump_job, training_data_job, train_policy_job, evaluation_job))
 """What `codeboost run` runs for a dump, in order."""
 
 
@@ -35,7 +35,7 @@ def run_pipeline(dump: str, instance: DagsterInstance) -> bool:
     validate_partition_key(dump)
     if not instance.has_dynamic_partition(code_dumps.name, dump):
         instance.add_dynamic_partitions(code_dumps.name, [dump])
-    for job_name in (job.name for job in PIPELINE_JOBS):
+    for job_name in PIPELINE_JOB_NAMES:
         job = defs.resolve_job_def(job_name)
         partition_key = dump if job.partitions_def is not None else None
         print(f"[codeboost] running {job_name} for dump {dump!r}", flush=True)

@@ -48,7 +48,8 @@ def plan_runs(variants: pd.DataFrame) -> list[PlannedRun]:
     return planned
 
 
-def _not_run(problem: str, backend: str) -> ExecutionResult:
+def not_run(problem: str, backend: str) -> ExecutionResult:
+    """The `sandbox_error` result of a program that never ran, with why in its detail."""
     now = datetime.now(UTC).isoformat(timespec="milliseconds")
     return ExecutionResult("", "", None, "sandbox_error", None, 0.0, 0.0, backend, "", "", now, now, problem)
 
@@ -61,7 +62,7 @@ def execute_runs(
     results = iter(sandbox.run_many([run.program for run in runnable], progress=progress))
     rows = []
     for run in planned:
-        result = next(results) if run.program is not None else _not_run(run.problem or "not runnable", backend)
+        result = next(results) if run.program is not None else not_run(run.problem or "not runnable", backend)
         rows.append(
             {
                 "program_id": run.program_id,

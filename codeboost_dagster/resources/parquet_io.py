@@ -6,7 +6,7 @@ the previous complete table in place. A stored table that cannot be read (damage
 writes) is a clear error naming the file; `load_table`, the incremental state an asset builds on,
 falls back to the version before it.
 
-Streaming, for the stages that scale out on Ray: an input declared with `STREAMED_INPUT` metadata
+Streaming, for the streamed stages (augmentation, execution): an input declared with `STREAMED_INPUT` metadata
 arrives as a `ParquetFile` handle (read batch by batch by the stage, never loaded whole), and an
 output given as a `ParquetFile` (written batch by batch by the stage) is copied into place in chunks.
 """

@@ -168,7 +168,7 @@ def _augment_stream(
     handles: Handles | None = None,
 ) -> StreamedStage:
     """The stage's one batch loop, whichever dispatcher runs the batches."""
-    batches = retried = lost = 0
+    reports = []
     row_group = settings.sink_row_group_rows
     with (
         ParquetSink(out_dir / "augmented_variants.parquet", AUGMENTED_VARIANTS, row_group) as variants_sink,
@@ -187,8 +187,8 @@ def _augment_stream(
         for batch, tables, report in finished:
             variants_sink.write(tables[0])
             dropped_sink.write(tables[1])
-            batches, retried, lost = batches + 1, retried + (report.attempts > 1), lost + (report.lost is not None)
+            reports.append(report)
             if on_batch is not None:
                 on_batch(batch, tables, report)
         outputs = (variants_sink.close(), dropped_sink.close())
-    return StreamedStage(outputs, batches, retried, lost)
+    return StreamedStage.of(outputs, reports)

@@ -14,7 +14,6 @@ from __future__ import annotations
 import concurrent.futures
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from pathlib import Path
 
 import pandas as pd
@@ -32,7 +31,7 @@ from codeboost_dagster.core.scale_out.parquet_streams import (
 from codeboost_dagster.core.scale_out.sandbox_pools import SandboxPools
 from codeboost_dagster.core.schemas import EXECUTION_RECORDS
 from codeboost_dagster.core.settings import ScaleOutSettings
-from codeboost_dagster.core.variant_runs import execute_runs, execute_variants, plan_runs
+from codeboost_dagster.core.variant_runs import execute_runs, execute_variants, not_run, plan_runs
 
 BatchDone = Callable[[pd.DataFrame, pa.Table, BatchReport], None]
 """Called as on_batch(variants of the batch, its records, report) when a batch is written."""
@@ -40,8 +39,7 @@ BatchDone = Callable[[pd.DataFrame, pa.Table, BatchReport], None]
 
 def lost_results(programs: Sequence[Program], detail: str, backend: str) -> list[ExecutionResult]:
     """A `sandbox_error` result per program of a batch that could not run (after its retries)."""
-    now = datetime.now(UTC).isoformat(timespec="milliseconds")
-    lost = ExecutionResult("", "", None, "sandbox_error", None, 0.0, 0.0, backend, "", "", now, now, detail)
+    lost = not_run(detail, backend)
     return [lost for _ in programs]
 
 
@@ -70,6 +68,12 @@ class StreamedStage:
     batches: int
     retried_batches: int
     lost_batches: int
+
+    @classmethod
+    def of(cls, outputs: tuple[ParquetFile, ...], reports: Sequence[BatchReport]) -> StreamedStage:
+        """The stage whose batches ended as `reports` say."""
+        retried = sum(report.attempts > 1 for report in reports)
+        return cls(outputs, len(reports), retried, sum(report.lost is not None for report in reports))
 
 
 def execute_on_ray(
@@ -122,12 +126,12 @@ def _write_records(
     on_batch: BatchDone | None,
 ) -> StreamedStage:
     """The stage's one batch loop: each finished batch's records into the sink, in input order."""
-    batches = retried = lost = 0
+    reports = []
     with ParquetSink(out_path, EXECUTION_RECORDS, settings.sink_row_group_rows) as sink:
         for batch, table, report in finished:
             sink.write(table)
-            batches, retried, lost = batches + 1, retried + (report.attempts > 1), lost + (report.lost is not None)
+            reports.append(report)
             if on_batch is not None:
                 on_batch(batch, table, report)
         output = sink.close()
-    return StreamedStage((output,), batches, retried, lost)
+    return StreamedStage.of((output,), reports)
