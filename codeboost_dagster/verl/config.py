@@ -1,9 +1,12 @@
 """verl's command line for CodeBoost GRPO: hydra overrides of `verl.trainer.main_ppo` from the settings.
 
 Every METHOD.md section 7 number comes from `GRPOSettings`; the cluster shape (GPUs, micro-batch
-sizes, rollout engine) comes from `VerlCluster`. The reward is ours, loaded by verl from the
-installed package (`pkg://codeboost_dagster.verl.reward`), scored per rollout by verl's naive reward
-loop, which calls `compute_score` from many threads at once (each takes a warm sandbox slot).
+sizes, rollout engine and its tensor parallelism, attention kernel, the interpreter of verl's
+actors, reward workers) comes from `VerlCluster`. The reward is ours, loaded by verl from the
+installed package (`pkg://codeboost_dagster.verl.reward`), scored per rollout by verl's reward
+loop: `reward.num_workers` worker actors (one per node by default), each calling `compute_score`
+from its thread pool; each worker's sandbox takes the node's cores divided among the node's
+workers. `launch_checks` says whether these fit the model, the data and the GPU environment.
 """
 
 from __future__ import annotations
@@ -11,6 +14,8 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
 
 from codeboost_dagster.core.settings import CodeBoostSettings
 
@@ -27,7 +32,17 @@ class VerlCluster:
     nnodes: int = 1
     micro_batch_per_gpu: int = 4
     rollout_engine: str = "vllm"
+    # GPUs one rollout replica spans: must divide the model's attention heads and the node's GPUs
+    # (verl's default of 2 cannot split SmolLM2-135M's 9 heads, nor run on one GPU).
+    rollout_tensor_parallel: int = 1
+    # sdpa ships with torch; flash_attention_2 (verl's default) needs the flash-attn package built
+    # for the node's CUDA. Padding removal packs sequences and needs a varlen (flash) kernel.
+    attention: str = "sdpa"
     gpu_memory_utilization: float = 0.6
+    # The interpreter Ray starts verl's actors with (Ray's runtime_env py_executable): one with
+    # requirements/verl-gpu.txt, like the job's own entrypoint.
+    worker_python: str = "python3"
+    reward_workers_per_node: int = 1
     project_name: str = "codeboost"
     experiment_name: str = "grpo"
     loggers: tuple[str, ...] = ("console",)
@@ -69,6 +84,8 @@ def verl_overrides(
         "data.filter_overlong_prompts": True,
         "data.truncation": "error",
         "actor_rollout_ref.model.path": model_path,
+        "+actor_rollout_ref.model.override_config.attn_implementation": cluster.attention,
+        "actor_rollout_ref.model.use_remove_padding": uses_padding_removal(cluster.attention),
         f"{actor}.optim.lr": grpo.learning_rate,
         f"{actor}.optim.lr_scheduler_type": "constant",
         f"{actor}.optim.weight_decay": grpo.weight_decay,
@@ -83,6 +100,7 @@ def verl_overrides(
         f"{actor}.clip_ratio_c": grpo.dual_clip,
         f"{actor}.loss_agg_mode": grpo.loss_agg_mode,
         f"{rollout}.name": cluster.rollout_engine,
+        f"{rollout}.tensor_model_parallel_size": cluster.rollout_tensor_parallel,
         f"{rollout}.n": grpo.group_size,
         f"{rollout}.temperature": grpo.temperature,
         f"{rollout}.top_p": grpo.top_p,
@@ -92,6 +110,8 @@ def verl_overrides(
         "reward.custom_reward_function.path": REWARD_MODULE,
         "reward.custom_reward_function.name": REWARD_FUNCTION,
         "reward.reward_manager.name": "naive",
+        "reward.num_workers": cluster.reward_workers_per_node * cluster.nnodes,
+        "ray_kwargs.ray_init.runtime_env.py_executable": cluster.worker_python,
         "trainer.total_epochs": grpo.epochs,
         "trainer.save_freq": grpo.checkpoint_every_steps,
         "trainer.default_local_dir": checkpoint_dir,
@@ -101,11 +121,36 @@ def verl_overrides(
         "trainer.experiment_name": cluster.experiment_name,
         "trainer.logger": list(cluster.loggers),
     }
-    reward_kwargs = {**dataclasses.asdict(settings.reward), "scale_out": dataclasses.asdict(settings.scale_out)}
+    reward_kwargs = {
+        **dataclasses.asdict(settings.reward),
+        "workers_per_node": cluster.reward_workers_per_node,
+        "tally": reward_tally_name(cluster),
+    }
     added = {f"+reward.custom_reward_function.reward_kwargs.{key}": value for key, value in reward_kwargs.items()}
     return [f"{key}={_value(value)}" for key, value in {**values, **added}.items()]
+
+
+def uses_padding_removal(attention: str) -> bool:
+    """verl's padding removal packs a batch into one sequence: only varlen flash kernels keep the
+    packed sequences apart (sdpa and eager would attend across them)."""
+    return attention.startswith("flash_attention")
+
+
+def reward_tally_name(cluster: VerlCluster) -> str:
+    """The named actor the run's reward workers report their score parts to (`verl.reward_tally`)."""
+    return f"codeboost-reward-tally-{cluster.project_name}-{cluster.experiment_name}"
 
 
 def verl_command(overrides: Sequence[str]) -> list[str]:
     """The full `python3 -m verl.trainer.main_ppo ...` argument list."""
     return [*VERL_ENTRYPOINT, *overrides]
+
+
+def compose_config(overrides: Sequence[str]) -> Any:
+    """verl's `ppo_trainer` config with our overrides, exactly as `main_ppo`'s hydra entry point builds it."""
+    import verl.trainer
+    from hydra import compose, initialize_config_dir
+
+    config_dir = Path(verl.trainer.__file__).parent / "config"
+    with initialize_config_dir(config_dir=str(config_dir), version_base=None):
+        return compose(config_name="ppo_trainer", overrides=list(overrides))

@@ -1,25 +1,27 @@
 """verl reward entry points for CodeBoost tasks. Imports without Dagster: verl loads this file
-inside Ray workers (`reward.custom_reward_function.path` / `.name`).
+inside its reward workers (`reward.custom_reward_function.path` / `.name`).
 
-`compute_score` scores one completion; `compute_score_batch` scores a whole GRPO step and
+`compute_score` scores one completion, the way verl 0.9.1's reward loop calls it (one rollout per
+call, from each reward worker's thread pool); `compute_score_batch` scores a whole GRPO step and
 re-executes every backward answer of the step in parallel through one sandbox, once for the
 visible run and once per hidden probe (core.backward). The ground truth (a JSON string written
 by the training_tasks asset) carries everything a re-run needs: masked code, stdin, probes,
-limits, backend and the re-run wall limit derived from the ground truth's own run, so a re-run
-sees the same path, cwd and limits as the ground-truth run and a spinning answer costs little.
-Completions are read with CRLF newlines normalised; every rollout gets exactly one score, and a
-re-run that failed inside the sandbox is flagged (`infra_error`), never a silent 0.
+limits, backend, Python version and the re-run wall limit derived from the ground truth's own
+run, so a re-run sees the same path, cwd and limits as the ground-truth run and a spinning answer
+costs little. Completions are read with CRLF newlines normalised; every rollout gets exactly one
+score, and a re-run that failed inside the sandbox is flagged (`infra_error`), never a silent 0.
 
-On a Ray cluster (verl's reward workers, with CODEBOOST_REWARD_ON_RAY=1) the batch's re-runs go
-to the job's shared sandbox pools, one warm pool per node (core.scale_out), instead of a sandbox
-opened in each reward process; Ray is imported only then.
+Each process keeps one warm sandbox per (backend, limits, Python): with `workers_per_node` reward
+workers on a node, each takes that share of the node's cores as slots, and every sandbox leases
+its own uids (core.sandbox.uids). A sandbox whose interpreter is not the ground truth's Python
+refuses to score (`RewardRuntimeMismatch`) instead of comparing outputs of two interpreters.
+Under a verl job, the score parts also go to the run's tally (`verl.reward_tally`).
 """
 
 from __future__ import annotations
 
 import atexit
 import dataclasses
-import functools
 import json
 import os
 import threading
@@ -30,41 +32,49 @@ from codeboost_dagster.core.answers import last_block
 from codeboost_dagster.core.backward import score_answers
 from codeboost_dagster.core.prompts import STDERR_TAG, STDOUT_TAG
 from codeboost_dagster.core.reward_score import Score, score_outputs
-from codeboost_dagster.core.sandbox import ExecutionResult, Program, Sandbox, open_sandbox
-from codeboost_dagster.core.settings import RewardSettings, SandboxLimits, ScaleOutSettings
+from codeboost_dagster.core.sandbox import Sandbox, open_sandbox
+from codeboost_dagster.core.settings import RewardSettings, SandboxLimits
+from codeboost_dagster.verl import reward_tally
 
 T = TypeVar("T")
 
 BACKEND_ENV = "CODEBOOST_REWARD_SANDBOX"
-ON_RAY_ENV = "CODEBOOST_REWARD_ON_RAY"
 
-_sandboxes: dict[tuple[str, SandboxLimits], Sandbox] = {}
+SandboxKey = tuple[str, SandboxLimits, str, int]
+"""(backend, limits, the ground truth's Python version, slots)."""
+
+_sandboxes: dict[SandboxKey, Sandbox] = {}
 _sandboxes_lock = threading.Lock()
 
 
-def _shared_sandbox(backend: str, limits: SandboxLimits) -> Sandbox:
-    """One warm sandbox per (backend, limits) per process, closed when the process exits."""
-    key = (backend, limits)
+class RewardRuntimeMismatch(RuntimeError):
+    """The re-run sandbox here runs another Python than the ground truth was recorded with."""
+
+
+def _shared_sandbox(key: SandboxKey) -> Sandbox:
+    """One warm sandbox per key per process, closed when the process exits; refuses one whose
+    interpreter differs from the ground truth's."""
+    backend, limits, python_version, slots = key
     with _sandboxes_lock:
         if key not in _sandboxes:
-            sandbox = open_sandbox(backend, limits)
+            sandbox = open_sandbox(backend, limits, concurrency=slots)
+            if python_version and sandbox.python_version != python_version:
+                found = sandbox.python_version
+                sandbox.close()
+                raise RewardRuntimeMismatch(
+                    f"the ground truth ran on Python {python_version}, but the {backend} sandbox on this node "
+                    f"runs Python {found}: re-runs would be scored against another interpreter. Install Python "
+                    f"{python_version} as /usr/bin/python3 on every node, or score with the docker backend "
+                    f"({BACKEND_ENV}=docker) whose image carries it."
+                )
             atexit.register(sandbox.close)
             _sandboxes[key] = sandbox
         return _sandboxes[key]
 
 
-def _rerun(
-    backend: str, limits: SandboxLimits, scale_out: ScaleOutSettings, programs: list[Program]
-) -> list[ExecutionResult]:
-    """Results of the batch's re-runs: on the Ray job's pools when asked to, else on this process's sandbox."""
-    if os.environ.get(ON_RAY_ENV) == "1":
-        import ray
-
-        if ray.is_initialized():
-            from codeboost_dagster.core.scale_out import run_programs_on_pools, shared_pools
-
-            return run_programs_on_pools(programs, shared_pools(backend, limits, scale_out), scale_out)
-    return _shared_sandbox(backend, limits).run_many(programs)
+def reward_slots(workers_per_node: int) -> int:
+    """Sandbox slots of one reward worker: its share of this node's cores."""
+    return max(1, (os.cpu_count() or 1) // max(1, workers_per_node))
 
 
 def _truth(ground_truth: str | dict) -> dict[str, Any]:
@@ -110,25 +120,30 @@ def compute_score_batch(
     if len(solution_strs) != len(ground_truths):
         raise ValueError(f"{len(solution_strs)} completions but {len(ground_truths)} ground truths")
     weights = _section(RewardSettings, kwargs)
-    scale_out = _section(ScaleOutSettings, kwargs.get("scale_out"))
+    slots = reward_slots(int(kwargs.get("workers_per_node", 1)))
     truths = [_truth(truth) for truth in ground_truths]
     solutions = [solution.replace("\r\n", "\n") for solution in solution_strs]
     scores: list[Score | None] = [None] * len(truths)
-    pending: dict[tuple[str, SandboxLimits], list[int]] = {}
+    pending: dict[SandboxKey, list[int]] = {}
     for index, (solution, truth) in enumerate(zip(solutions, truths)):
         if truth["task_type"] == "forward":
             scores[index] = score_forward(solution, truth, weights)
         else:
-            pending.setdefault((_backend(truth), _limits(truth)), []).append(index)
-    for (backend, limits), indices in pending.items():
+            key = (_backend(truth), _limits(truth), truth.get("python_version", ""), slots)
+            pending.setdefault(key, []).append(index)
+    for key, indices in pending.items():
         answers = [(truths[index], backward_answer(solutions[index], truths[index])) for index in indices]
-        rerun = functools.partial(_rerun, backend, limits, scale_out)
-        for index, score in zip(indices, score_answers(answers, rerun, weights)):
+        for index, score in zip(indices, score_answers(answers, _shared_sandbox(key).run_many, weights)):
             scores[index] = score
     missing = [index for index, score in enumerate(scores) if score is None]
     if missing:
         raise RuntimeError(f"no score for rollouts {missing[:10]}: a batch's rewards would misalign")
-    return [score.to_dict() for score in scores]  # type: ignore[union-attr]
+    parts = [score.to_dict() for score in scores]  # type: ignore[union-attr]
+    if kwargs.get("tally"):
+        infos = extra_infos or [None] * len(parts)
+        keys = [str((info or {}).get("task_id") or truth) for info, truth in zip(infos, ground_truths)]
+        reward_tally.report(kwargs["tally"], list(zip(keys, parts)))
+    return parts
 
 
 def compute_score(

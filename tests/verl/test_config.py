@@ -50,13 +50,25 @@ def test_paths_with_quotes_are_escaped_for_hydra():
     assert overrides["actor_rollout_ref.model.path"] == "'/m/it\\'s'"
 
 
-def test_the_reward_settings_reach_verls_reward_kwargs():
-    settings = CodeBoostSettings().with_overrides(
-        {"reward": {"format_weight": 0.25}, "scale_out": {"reward_batch_programs": 7, "namespace": "team-a"}}
-    )
-    overrides = _overrides(settings)
+def test_the_reward_settings_and_workers_reach_verls_reward_kwargs():
+    settings = CodeBoostSettings().with_overrides({"reward": {"format_weight": 0.25}})
+    overrides = _overrides(settings, VerlCluster(nnodes=3, reward_workers_per_node=2, experiment_name="run-1"))
     kwargs = "+reward.custom_reward_function.reward_kwargs"
     assert overrides[f"{kwargs}.format_weight"] == "0.25"
     assert overrides[f"{kwargs}.accuracy_weight"] == "0.9"
-    scale_out = overrides[f"{kwargs}.scale_out"]
-    assert scale_out.startswith("{") and "reward_batch_programs:7" in scale_out and "namespace:'team-a'" in scale_out
+    assert overrides[f"{kwargs}.workers_per_node"] == "2"
+    assert overrides["reward.num_workers"] == "6"  # verl's default is 8 per job, whatever the nodes
+    assert overrides[f"{kwargs}.tally"] == "'codeboost-reward-tally-codeboost-run-1'"
+
+
+def test_rollout_parallelism_attention_and_the_actors_interpreter_are_set():
+    overrides = _overrides(CodeBoostSettings(), VerlCluster(worker_python="/opt/verl/bin/python"))
+    # verl's defaults: tensor parallel 2 (cannot split SmolLM2's 9 heads, nor run on one GPU),
+    # flash_attention_2 (not installed), actors on the Ray node's own interpreter (no verl there).
+    assert overrides["actor_rollout_ref.rollout.tensor_model_parallel_size"] == "1"
+    assert overrides["+actor_rollout_ref.model.override_config.attn_implementation"] == "'sdpa'"
+    assert overrides["actor_rollout_ref.model.use_remove_padding"] == "false"
+    assert overrides["ray_kwargs.ray_init.runtime_env.py_executable"] == "'/opt/verl/bin/python'"
+    flash = _overrides(CodeBoostSettings(), VerlCluster(attention="flash_attention_2", rollout_tensor_parallel=4))
+    assert flash["actor_rollout_ref.model.use_remove_padding"] == "true"
+    assert flash["actor_rollout_ref.rollout.tensor_model_parallel_size"] == "4"

@@ -77,7 +77,7 @@ def test_verl_accepts_the_config_the_dataset_and_the_reward(verl_python, manifes
     assert report["reward_manager"] == "NaiveRewardManager"
     assert report["reward_function"] == "pkg://codeboost_dagster.verl.reward:compute_score"
     assert report["reward_kwargs"]["format_weight"] == 0.2
-    assert report["reward_kwargs"]["scale_out"]["namespace"] == SETTINGS.scale_out.namespace
+    assert report["reward_kwargs"]["workers_per_node"] == 1
     scores = pd.DataFrame(report["scores"])
     assert set(scores["data_source"]) == {"codeboost_forward", "codeboost_backward"}
     reference = scores[scores["completion"] == "reference"]

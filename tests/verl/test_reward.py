@@ -4,6 +4,7 @@ backward answers re-executed for real in the local sandbox."""
 from __future__ import annotations
 
 import json
+import os
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 
@@ -11,7 +12,7 @@ import pytest
 
 from codeboost_dagster.core.prompts import reference_completion
 from codeboost_dagster.core.sandbox import Program, open_sandbox
-from codeboost_dagster.verl.reward import compute_score, compute_score_batch
+from codeboost_dagster.verl.reward import RewardRuntimeMismatch, compute_score, compute_score_batch, reward_slots
 from tests.helpers import REWARD_CODE, REWARD_LIMITS, answer, backward_truth, forward_truth
 
 
@@ -66,10 +67,11 @@ def test_a_batch_with_fewer_ground_truths_than_completions_is_refused(truth_run)
 def test_a_sandbox_failure_is_reported_not_a_silent_zero(truth_run, monkeypatch):
     from codeboost_dagster.verl import reward
 
-    def broken(backend, limits, scale_out, programs):
-        return [replace(truth_run, status="sandbox_error", detail="engine gone") for _ in programs]
+    class BrokenSandbox:
+        def run_many(self, programs):
+            return [replace(truth_run, status="sandbox_error", detail="engine gone") for _ in programs]
 
-    monkeypatch.setattr(reward, "_rerun", broken)
+    monkeypatch.setattr(reward, "_shared_sandbox", lambda key: BrokenSandbox())
     score = compute_score(
         "codeboost_backward", answer("answer_MASKED_LINE_0", "    total = 10 // x\n"), backward_truth(truth_run)
     )
@@ -120,3 +122,16 @@ def test_the_reward_uses_the_weights_verl_passes_it(truth_run):
         "codeboost_forward", completion, truth, accuracy_weight=0.8, format_weight=0.2, scale_out={"namespace": "x"}
     )
     assert weighted["score"] == pytest.approx(0.8)
+
+
+def test_a_sandbox_of_another_python_refuses_to_score(truth_run):
+    truth = json.loads(backward_truth(truth_run))
+    truth["python_version"] = "3.12.3"  # what a GPU image's own python3 may be
+    right = answer("answer_MASKED_LINE_0", "    total = 10 // x\n")
+    with pytest.raises(RewardRuntimeMismatch, match=r"ground truth ran on Python 3\.12\.3, but the forkserver"):
+        compute_score("codeboost_backward", right, json.dumps(truth))
+
+
+def test_each_reward_worker_takes_its_share_of_the_cores():
+    assert reward_slots(1) == (os.cpu_count() or 1)
+    assert reward_slots(10**6) == 1

@@ -32,7 +32,8 @@ def open_sandbox(
     """Start the named backend with `concurrency` slots (default: one per core).
 
     Options: forkserver/subprocess take python=, uid_base=, isolate=; docker takes image=,
-    uid_base=, recycle_after=, exec_mode=, client=. Raises SandboxUnavailable if it cannot start.
+    uid_base=, recycle_after=, exec_mode=, client=. Without uid_base the sandbox leases a uid
+    block no other sandbox on the machine holds (`uids`). Raises SandboxUnavailable if it cannot start.
     """
     limits = limits or SandboxLimits()
     if backend == "forkserver":

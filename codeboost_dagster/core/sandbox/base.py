@@ -22,6 +22,7 @@ from .channel import Channel, ChannelError
 from .labels import classify
 from .program import Program, stitch
 from .result import ExecutionResult
+from .uids import fixed_uid_block, lease_uid_block
 
 SERVER_SOURCE = (Path(__file__).parent / "server.py").read_text(encoding="utf-8")
 # The environment every program sees, whatever the backend: no host variables, a fixed hash
@@ -55,7 +56,6 @@ PRELOADED_MODULES = (
 # Protocol slack on top of the program's wall limit: the server kills, drains, cleans, replies.
 REPLY_GRACE_S = 10.0
 STARTUP_TIMEOUT_S = 60.0
-DEFAULT_UID_BASE = 61000
 
 Progress = Callable[[int, int], None]
 
@@ -89,12 +89,14 @@ class Sandbox(ABC):
     backend: ClassVar[str]
     recycle_after: int | None = None
 
-    def __init__(self, limits: SandboxLimits, concurrency: int | None = None, uid_base: int = DEFAULT_UID_BASE) -> None:
+    def __init__(self, limits: SandboxLimits, concurrency: int | None = None, uid_base: int | None = None) -> None:
         if posixpath.dirname(limits.program_path) != limits.working_dir:
             raise ValueError("limits.program_path must sit directly in limits.working_dir")
         self.limits = limits
-        self.uid_base = uid_base
         self.concurrency = max(1, concurrency or os.cpu_count() or 1)
+        # Slot i runs as uid_base + i; unless given, a block no other sandbox on this machine holds.
+        self._uids = fixed_uid_block(uid_base) if uid_base is not None else lease_uid_block(self.concurrency)
+        self.uid_base = self._uids.base
         self._slots = [Slot(index) for index in range(self.concurrency)]
         self._idle: queue.Queue[Slot] = queue.Queue()
         self._closed = False
@@ -158,10 +160,11 @@ class Sandbox(ABC):
         return results  # type: ignore[return-value]
 
     def close(self) -> None:
-        """Stop every server (containers are removed)."""
+        """Stop every server (containers are removed), then give the uid block back."""
         self._closed = True
         for slot in self._slots:
             self._discard(slot, force=False)
+        self._uids.release()
 
     def __enter__(self) -> Self:
         return self

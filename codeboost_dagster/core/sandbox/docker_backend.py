@@ -22,7 +22,7 @@ from typing import Any
 
 from codeboost_dagster.core.settings import SandboxLimits
 
-from .base import DEFAULT_UID_BASE, SANDBOX_ENV, SANDBOX_HOSTNAME, SERVER_SOURCE, Sandbox, SandboxUnavailable
+from .base import SANDBOX_ENV, SANDBOX_HOSTNAME, SERVER_SOURCE, Sandbox, SandboxUnavailable
 from .channel import ChannelError, LineBuffer
 
 DEFAULT_IMAGE = "codeboost-sandbox:latest"
@@ -144,7 +144,7 @@ class DockerSandbox(Sandbox):
         concurrency: int | None = None,
         *,
         image: str = DEFAULT_IMAGE,
-        uid_base: int = DEFAULT_UID_BASE,
+        uid_base: int | None = None,
         recycle_after: int = DEFAULT_RECYCLE_AFTER,
         exec_mode: bool = False,
         client=None,

@@ -4,8 +4,9 @@
 interpreter start-up per program). `subprocess` lets that child exec a fresh
 `python3 -s /sandbox/main.py` instead: exact CPython start-up and shutdown, slower. Both
 share the server's isolation: as root, namespaces, a private read-only root, a per-slot uid
-(uid_base + slot, no passwd entry); not as root, an unprivileged user namespace if the kernel
-allows one, else only rlimits, a new session and a temp dir (see `Sandbox.isolation`).
+(uid_base + slot from the sandbox's own uid block, no passwd entry); not as root, an
+unprivileged user namespace if the kernel allows one, else only rlimits, a new session and a
+temp dir (see `Sandbox.isolation`).
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from typing import Any
 
 from codeboost_dagster.core.settings import SandboxLimits
 
-from .base import DEFAULT_UID_BASE, SANDBOX_ENV, SERVER_SOURCE, Sandbox, SandboxUnavailable, Slot
+from .base import SANDBOX_ENV, SERVER_SOURCE, Sandbox, SandboxUnavailable, Slot
 from .channel import PipeChannel
 
 SYSTEM_PYTHON = "/usr/bin/python3"
@@ -43,7 +44,7 @@ class LocalSandbox(Sandbox):
         concurrency: int | None = None,
         *,
         python: str | None = None,
-        uid_base: int = DEFAULT_UID_BASE,
+        uid_base: int | None = None,
         isolate: bool = True,
     ) -> None:
         self.python = python or default_interpreter()

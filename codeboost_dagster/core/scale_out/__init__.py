@@ -1,13 +1,12 @@
 """The streamed data stages, on Ray or on this machine: augmentation and execution run one batch
-loop (`run_batches`) wherever their batches go, plus the batch reward's re-runs on the cluster
-that trains; every batch runs the same core functions.
+loop (`run_batches`) wherever their batches go; every batch runs the same core functions.
 
 - `execute_on_ray(variants, out_path, pools, settings)` / `execute_here(variants, out_path,
   sandbox, backend, settings)`: execution records, streamed to Parquet.
 - `augment_on_ray(snippets, out_dir, augmentation, settings)` / `augment_here(...)`: both
   augmentation tables, streamed.
 - `band_keys_on_ray(codes, ...)`: curation's MinHash band keys, batch by batch on Ray tasks.
-- `SandboxPools`: one warm sandbox pool (an actor) per node; `run_programs_on_pools` for re-runs.
+- `SandboxPools`: one warm sandbox pool (an actor) per node.
 - `ParquetFile` / `ParquetSink` / `source_batches`: tables read and written batch by batch.
 - `ExecutionTally` / `AugmentationTally`: a streamed stage's metadata, batch by batch.
 - `ray_session(address, ...)`: connect to a cluster, or start a single-node Ray for a stage.
@@ -25,7 +24,6 @@ from codeboost_dagster.core.scale_out.parquet_streams import (
     source_batches,
     source_rows,
 )
-from codeboost_dagster.core.scale_out.reruns import close_shared_pools, run_programs_on_pools, shared_pools
 from codeboost_dagster.core.scale_out.sandbox_pools import SandboxPools
 from codeboost_dagster.core.scale_out.signatures import band_keys_on_ray
 from codeboost_dagster.core.scale_out.summaries import AugmentationTally, ExecutionTally
@@ -42,14 +40,11 @@ __all__ = [
     "augment_here",
     "augment_on_ray",
     "band_keys_on_ray",
-    "close_shared_pools",
     "execute_here",
     "execute_on_ray",
     "lost_records",
     "ray_session",
     "run_batches",
-    "run_programs_on_pools",
-    "shared_pools",
     "source_batches",
     "source_rows",
 ]

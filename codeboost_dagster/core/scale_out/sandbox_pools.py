@@ -13,13 +13,13 @@ from __future__ import annotations
 import contextlib
 import os
 import time
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any, TypeVar
 
 import pandas as pd
 import pyarrow as pa
 
-from codeboost_dagster.core.sandbox import ExecutionResult, Program, open_sandbox
+from codeboost_dagster.core.sandbox import open_sandbox
 from codeboost_dagster.core.scale_out.batch_runner import BatchReport, run_batches
 from codeboost_dagster.core.settings import SandboxLimits, ScaleOutSettings
 from codeboost_dagster.core.variant_runs import execute_variants
@@ -48,10 +48,6 @@ class SandboxPool:
         """EXECUTION_RECORDS rows of every (variant, test case) of one batch, in plan order."""
         return execute_variants(variants, self.sandbox, self.backend)
 
-    def run_programs(self, programs: Sequence[Program]) -> list[ExecutionResult]:
-        """Results of `programs` in order (the batch reward's backward re-runs)."""
-        return self.sandbox.run_many(programs)
-
     def close(self) -> None:
         """Stop the sandbox servers before the actor goes away."""
         self.sandbox.close()
@@ -75,10 +71,6 @@ class SandboxPools:
 
     `nodes[i]` is the node of pool i and `dispatched[i]` the calls sent to it so far (batches per
     node, for operators and for the multi-node tests); a pool whose node left is skipped from then on.
-
-    `name`: give the actors stable names (per node, in `settings.namespace`) so every process of a
-    Ray job (e.g. verl's reward workers) shares the same pools instead of opening its own.
-    `cpus_per_slot`: CPUs reserved per slot (default `settings.cpus_per_slot`; 0 reserves none).
     """
 
     def __init__(
@@ -87,8 +79,6 @@ class SandboxPools:
         limits: SandboxLimits,
         settings: ScaleOutSettings,
         backend_options: dict[str, Any] | None = None,
-        name: str | None = None,
-        cpus_per_slot: float | None = None,
     ) -> None:
         import ray
         from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
@@ -101,14 +91,12 @@ class SandboxPools:
         for node_id, cpus in _cpu_nodes():
             slots = settings.slots_per_pool or cpus
             options: dict[str, Any] = {
-                "num_cpus": min(slots * (settings.cpus_per_slot if cpus_per_slot is None else cpus_per_slot), cpus),
+                "num_cpus": min(slots * settings.cpus_per_slot, cpus),
                 "max_restarts": settings.pool_restarts,
                 "max_task_retries": 0,
                 "max_concurrency": settings.batches_per_pool + 1,  # one thread left for ready()/close()
                 "scheduling_strategy": NodeAffinitySchedulingStrategy(node_id, soft=False),
             }
-            if name is not None:
-                options.update(name=f"{name}-{node_id[:16]}", namespace=settings.namespace, get_if_exists=True)
             self.actors.append(actor_class.options(**options).remote(backend, limits, slots, backend_options or {}))
             self.slots.append(slots)
             self.nodes.append(node_id)

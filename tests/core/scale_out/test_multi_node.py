@@ -9,14 +9,11 @@ import os
 import signal
 import time
 from collections import Counter
-from dataclasses import replace
 
 import pandas as pd
 import pytest
 
-from codeboost_dagster.core.sandbox import Program, open_sandbox
 from codeboost_dagster.core.scale_out import SandboxPools, execute_on_ray
-from codeboost_dagster.core.scale_out.reruns import run_programs_on_pools
 from tests.helpers import (
     RAY_ENV,
     SCALE_OUT_LIMITS,
@@ -81,23 +78,17 @@ def _node_loads(pools: SandboxPools) -> Counter:
     return Counter(dict(zip(pools.nodes, pools.dispatched)))
 
 
-def test_execution_batches_and_reward_reruns_spread_over_every_node(cluster, tmp_path):
+def test_execution_batches_spread_over_every_node(cluster, tmp_path):
     variants = slow_variants(24)
-    programs = [Program(f"print({index} * 7)\n") for index in range(30)]
     with SandboxPools("forkserver", SCALE_OUT_LIMITS, SCALE_OUT_SETTINGS) as pools:
         assert len(set(pools.nodes)) == 3
         stage = execute_on_ray(variants, tmp_path / "records.parquet", pools, SCALE_OUT_SETTINGS)
         execution = _node_loads(pools)
-        reruns = run_programs_on_pools(programs, pools, replace(SCALE_OUT_SETTINGS, reward_batch_programs=3))
-        rerun = _node_loads(pools) - execution
-    assert all(execution[node] >= 1 and rerun[node] >= 1 for node in pools.nodes), (execution, rerun)
+    assert all(execution[node] >= 1 for node in pools.nodes), execution
     assert stage.lost_batches == 0
     pd.testing.assert_frame_equal(
         comparable_records(stage.outputs[0].read()), comparable_records(local_records(variants))
     )
-    with open_sandbox("forkserver", SCALE_OUT_LIMITS, 1) as sandbox:
-        local = [sandbox.run(program) for program in programs]
-    assert [(run.status, run.stdout) for run in reruns] == [(run.status, run.stdout) for run in local]
 
 
 def _process_alive(pid: int) -> bool:

@@ -12,19 +12,13 @@ import pandas as pd
 import pytest
 
 from codeboost_dagster.core.augmentation import augment_snippets
-from codeboost_dagster.core.sandbox import open_sandbox
 from codeboost_dagster.core.scale_out import SandboxPools, augment_on_ray, execute_on_ray
 from codeboost_dagster.core.settings import AugmentationSettings, CurationSettings
 from codeboost_dagster.core.variant_runs import plan_runs
 from tests.helpers import (
-    REWARD_CODE,
-    REWARD_LIMITS,
     SCALE_OUT_LIMITS,
     SCALE_OUT_SETTINGS,
-    answer,
-    backward_truth,
     comparable_records,
-    forward_truth,
     local_records,
     slow_variants,
     snippets_with_a_broken_one,
@@ -123,32 +117,6 @@ def test_augmentation_on_ray_gives_the_local_tables(ray_driver, tmp_path):
     assert stage.batches == 3 and stage.lost_batches == 0
     pd.testing.assert_frame_equal(variants, local.variants)
     pd.testing.assert_frame_equal(dropped, local.dropped)
-
-
-def test_the_batch_reward_reruns_backward_answers_on_the_ray_pools(ray_driver, monkeypatch):
-    import ray
-
-    from codeboost_dagster.core.sandbox import Program
-    from codeboost_dagster.core.scale_out import close_shared_pools
-    from codeboost_dagster.verl.reward import ON_RAY_ENV, compute_score_batch
-
-    with open_sandbox("forkserver", REWARD_LIMITS, concurrency=1) as sandbox:
-        run = sandbox.run(Program(REWARD_CODE))
-    answers = ["    total = 10 // x\n", "    total = 10 * x\n", "    total = x // 0\n", "    total = x.missing\n"]
-    completions = [answer("answer_MASKED_LINE_0", line) for line in answers] * 5 + ["no block"]
-    completions.append(answer("answer_stdout", run.stdout) + answer("answer_stderr", run.stderr))
-    truths = [backward_truth(run)] * (len(completions) - 1) + [forward_truth(run)]
-    sources = ["codeboost"] * len(completions)
-    local = compute_score_batch(sources, completions, truths)
-    monkeypatch.setenv(ON_RAY_ENV, "1")
-    try:
-        on_ray = compute_score_batch(sources, completions, truths)
-        named = [actor["name"] for actor in ray.util.list_named_actors(all_namespaces=True)]
-        assert any(name.startswith("sandbox-") for name in named)
-    finally:
-        close_shared_pools()
-    assert on_ray == local
-    assert local[0]["score"] == pytest.approx(0.775) and local[1]["score"] < 0.775
 
 
 def test_curation_signatures_on_ray_give_the_local_selection(ray_driver):
