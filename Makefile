@@ -16,7 +16,7 @@ export HF_HOME := $(CURDIR)/.tmp/hf
 export RAY_TMPDIR := $(CURDIR)/.tmp/ray
 export DAGSTER_DISABLE_TELEMETRY := 1
 
-.PHONY: setup run test lint format dev sandbox-engine browser deployment-images deploy deploy-down clean
+.PHONY: setup run test lint format dev gpu-smoke sandbox-engine browser deployment-images deploy deploy-down clean
 
 setup: $(VENV)/.installed data/dumps/sample.jsonl
 
@@ -38,11 +38,24 @@ $(VERL_VENV)/.installed: $(VERL_REQUIREMENTS)/cpu.txt $(VERL_REQUIREMENTS)/commo
 	$(VERL_VENV)/bin/pip install --quiet --no-deps -e .
 	touch $@
 
+# verl on a CUDA machine (README "On a GPU"): vLLM, the torch it pins, Ray equal to the driver's.
+VERL_GPU_VENV := .venv-verl-gpu
+$(VERL_GPU_VENV)/.installed: $(VERL_REQUIREMENTS)/gpu.txt $(VERL_REQUIREMENTS)/common.txt pyproject.toml
+	$(PYTHON) -m venv $(VERL_GPU_VENV)
+	$(VERL_GPU_VENV)/bin/pip install --quiet --upgrade pip
+	$(VERL_GPU_VENV)/bin/pip install --quiet -r $(VERL_REQUIREMENTS)/gpu.txt
+	$(VERL_GPU_VENV)/bin/pip install --quiet --no-deps -e .
+	touch $@
+
 data/dumps/sample.jsonl: $(VENV)/.installed
 	$(BIN)/python -m codeboost_dagster.core.sample_dump $@
 
 run: setup
 	$(BIN)/codeboost run --dump sample.jsonl
+
+# A few real verl GRPO steps on the sample through the Dagster assets, on this machine's GPU.
+gpu-smoke: setup $(VENV)/.ray $(VERL_GPU_VENV)/.installed
+	$(BIN)/codeboost gpu-smoke --dump sample.jsonl --verl-python $(VERL_GPU_VENV)/bin/python
 
 # The Docker sandbox backend's engine and image (root, Debian): idempotent, no image registry.
 sandbox-engine:

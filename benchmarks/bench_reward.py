@@ -105,6 +105,8 @@ def rollouts(tasks: pd.DataFrame, prompts: int, group: int, seed: int = 0) -> pd
             kind = rng.choices(["right", "wrong", "missing"], weights=[6, 3, 1])[0]
             rows.append(
                 {
+                    "task_id": task["task_id"],
+                    "prompt": task["prompt"],
                     "task_type": task["task_type"],
                     "ground_truth": task["ground_truth"],
                     "solution": completion(task, kind, rng),

@@ -12,6 +12,7 @@ import functools
 import os
 import sys
 import time
+from pathlib import Path
 
 from dagster import DagsterInstance
 
@@ -22,6 +23,7 @@ from codeboost_dagster.defs.evaluation import evaluation_job
 from codeboost_dagster.defs.ingestion import code_dumps, ingest_dump_job
 from codeboost_dagster.defs.training import train_policy_job
 from codeboost_dagster.defs.training_data import training_data_job
+from codeboost_dagster.gpu_smoke import run_gpu_smoke
 from codeboost_dagster.metadata import counts_of
 from codeboost_dagster.resources.parquet_io import read_stored
 from codeboost_dagster.run_launcher import run_worker_tags
@@ -30,12 +32,18 @@ PIPELINE_JOB_NAMES = tuple(job.name for job in (ingest_dump_job, training_data_j
 """What `codeboost run` runs for a dump, in order."""
 
 
-def run_pipeline(dump: str, instance: DagsterInstance) -> bool:
-    """Register the dump as a partition and run every pipeline job for it, in order; True if all succeed."""
+def jobs_until(last: str) -> tuple[str, ...]:
+    """The pipeline's jobs, in order, up to and including `last`."""
+    return PIPELINE_JOB_NAMES[: PIPELINE_JOB_NAMES.index(last) + 1]
+
+
+def run_pipeline(dump: str, instance: DagsterInstance, until: str = PIPELINE_JOB_NAMES[-1]) -> bool:
+    """Register the dump as a partition and run the pipeline's jobs for it, in order, up to and
+    including `until`; True if all succeed."""
     validate_partition_key(dump)
     if not instance.has_dynamic_partition(code_dumps.name, dump):
         instance.add_dynamic_partitions(code_dumps.name, [dump])
-    for job_name in PIPELINE_JOB_NAMES:
+    for job_name in jobs_until(until):
         job = defs.resolve_job_def(job_name)
         partition_key = dump if job.partitions_def is not None else None
         print(f"[codeboost] running {job_name} for dump {dump!r}", flush=True)
@@ -96,8 +104,19 @@ def main(argv: list[str] | None = None) -> int:
     """Command-line entry point."""
     parser = argparse.ArgumentParser(prog="codeboost", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
-    run = commands.add_parser("run", help="run the whole pipeline for one dump in the dumps folder")
+    run = commands.add_parser("run", help="run the pipeline (or its first jobs) for one dump in the dumps folder")
     run.add_argument("--dump", default="sample.jsonl", help="dump file or folder name in the dumps folder")
+    run.add_argument(
+        "--until",
+        choices=PIPELINE_JOB_NAMES,
+        default=PIPELINE_JOB_NAMES[-1],
+        help="the last job to run (default: all of them); e.g. build_training_data skips training and evaluation",
+    )
+    smoke = commands.add_parser("gpu-smoke", help="a few real verl GRPO steps on this machine's GPU (make gpu-smoke)")
+    smoke.add_argument("--dump", default="sample.jsonl", help="dump file or folder name in the dumps folder")
+    smoke.add_argument("--verl-python", default=".venv-verl-gpu/bin/python", help="verl's GPU environment")
+    smoke.add_argument("--gpus", type=int, default=1, help="GPUs of this machine the run uses")
+    smoke.add_argument("--dry-run", action="store_true", help="submit verl's preflight instead of training")
     lineage = commands.add_parser("trace", help="print the lineage of a task, program, variant or snippet id")
     lineage.add_argument("id", help="a task_id, program_id, variant_id or snippet_id")
     lineage.add_argument("--storage", default=os.environ.get("CODEBOOST_STORAGE", "data/storage"))
@@ -106,12 +125,14 @@ def main(argv: list[str] | None = None) -> int:
         return print_trace(args.id, args.storage)
     if not os.environ.get("DAGSTER_HOME"):
         parser.error("set DAGSTER_HOME to an absolute folder with a dagster.yaml (the Makefile does)")
+    if args.command == "gpu-smoke":
+        return run_gpu_smoke(args.dump, str(Path(args.verl_python).absolute()), args.gpus, args.dry_run)
     try:
         validate_partition_key(args.dump)
     except UnsafePartitionKey as error:
         parser.error(str(error))
     with DagsterInstance.get() as instance:
-        return 0 if run_pipeline(args.dump, instance) else 1
+        return 0 if run_pipeline(args.dump, instance, args.until) else 1
 
 
 if __name__ == "__main__":

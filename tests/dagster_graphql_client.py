@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import socket
 import subprocess
 import time
 import urllib.request
@@ -11,6 +10,8 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
+
+from codeboost_dagster.ray_head import free_port as free_port  # the end-to-end tests' ports
 
 LOCATION = "codeboost_dagster"
 REPOSITORY = {"repositoryLocationName": LOCATION, "repositoryName": "__repository__"}
@@ -26,13 +27,6 @@ LAUNCH_RUN = """mutation ($params: ExecutionParams!) { launchRun(executionParams
   __typename ... on LaunchRunSuccess { run { runId } } ... on PythonError { message } } }"""
 RUN_QUERY = """query ($runId: ID!) { runOrError(runId: $runId) {
   ... on Run { runId status startTime endTime tags { key value } } } }"""
-
-
-def free_port() -> int:
-    """A TCP port on loopback that is free right now."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def graphql(port: int, query: str, variables: dict[str, Any] | None = None) -> dict:

@@ -4,25 +4,17 @@ resources pointed at test folders, local Ray nodes, scale-out data, and reward g
 from __future__ import annotations
 
 import json
-import os
-import signal
-import subprocess
-import sys
-import tempfile
-import time
-from collections.abc import Iterator
-from contextlib import contextmanager, suppress
-from dataclasses import asdict, dataclass
+from dataclasses import asdict
 from pathlib import Path
 
 import pandas as pd
 import pyarrow as pa
-import pytest
 
 from codeboost_dagster.core.sandbox import open_sandbox
 from codeboost_dagster.core.schemas import EXECUTION_RECORDS
 from codeboost_dagster.core.settings import SandboxLimits, ScaleOutSettings
 from codeboost_dagster.core.variant_runs import execute_runs, plan_runs
+from codeboost_dagster.ray_head import QUIET_RAY
 from codeboost_dagster.resources.dumps import DumpFolder
 from codeboost_dagster.resources.models import ModelCache
 from codeboost_dagster.resources.parquet_io import ParquetIOManagerFactory
@@ -31,7 +23,6 @@ from codeboost_dagster.resources.settings import SettingsResource
 from codeboost_dagster.resources.stage_executor import StageExecutor
 from codeboost_dagster.resources.trainer import GRPOTrainer
 from codeboost_dagster.resources.training_files import TrainingFiles
-from tests.dagster_graphql_client import free_port
 
 DUMP = "sample.jsonl"
 REPO = Path(__file__).resolve().parents[1]
@@ -119,86 +110,9 @@ def make_resources(dumps_path: Path, storage_path: Path, model_cache: Path | Non
     }
 
 
-# Local Ray nodes (loopback, own temp dirs), stopped by PID.
+# Local Ray nodes (loopback, own temp dirs), stopped by PID: codeboost_dagster.ray_head.
 
-RAY_ENV = {"RAY_AUTH_MODE": "disabled", "RAY_USAGE_STATS_ENABLED": "0"}
-
-
-@dataclass(frozen=True)
-class RayHead:
-    """A running local Ray head: its dashboard URL (job submission) and GCS address (ray.init)."""
-
-    dashboard: str
-    address: str
-    temp_dir: str
-
-
-def start_ray_node(arguments: list[str], temp_dir: str, env: dict[str, str] | None = None) -> subprocess.Popen:
-    """`ray start --block` on loopback in a process group of its own (stopped with `stop_ray_node`);
-    its output goes to a log in `temp_dir`, where Ray's own logs are."""
-    command = [
-        str(Path(sys.executable).parent / "ray"),
-        "start",
-        "--block",
-        "--node-ip-address=127.0.0.1",
-        f"--temp-dir={temp_dir}",
-        "--disable-usage-stats",
-        *arguments,
-    ]
-    with open(Path(temp_dir) / f"ray-start-{time.monotonic_ns()}.log", "w") as log:
-        return subprocess.Popen(
-            command,
-            env={**os.environ, **RAY_ENV, **(env or {}), "RAY_TMPDIR": temp_dir},
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-
-
-def stop_ray_node(node: subprocess.Popen) -> None:
-    """SIGTERM to `ray start` (it stops its node), then SIGKILL to whatever of its group is left."""
-    node.send_signal(signal.SIGTERM)
-    try:
-        node.wait(timeout=30)
-    finally:
-        with suppress(ProcessLookupError):
-            os.killpg(node.pid, signal.SIGKILL)
-
-
-@contextmanager
-def local_ray_head(num_cpus: int, env: dict[str, str] | None = None) -> Iterator[RayHead]:
-    """A Ray head on loopback with `num_cpus` CPUs, its own temp dir and a dashboard."""
-    pytest.importorskip("ray.job_submission")
-    from ray.job_submission import JobSubmissionClient
-
-    temp_dir = tempfile.mkdtemp(prefix="ray", dir="/tmp")
-    dashboard, gcs = free_port(), free_port()
-    head = start_ray_node(
-        [
-            "--head",
-            f"--port={gcs}",
-            "--dashboard-host=127.0.0.1",
-            f"--dashboard-port={dashboard}",
-            f"--num-cpus={num_cpus}",
-            "--include-dashboard=true",
-        ],
-        temp_dir,
-        env,
-    )
-    address = f"http://127.0.0.1:{dashboard}"
-    deadline = time.monotonic() + 120
-    try:
-        while True:
-            try:
-                JobSubmissionClient(address).list_jobs()
-                break
-            except Exception:
-                if time.monotonic() > deadline or head.poll() is not None:
-                    pytest.fail("the local Ray head did not come up")
-                time.sleep(1)
-        yield RayHead(address, f"127.0.0.1:{gcs}", temp_dir)
-    finally:
-        stop_ray_node(head)
+RAY_ENV = QUIET_RAY
 
 
 # Scale-out data: variants and snippets the local and Ray paths both run.

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from dagster import DagsterInstance, DagsterRunStatus
+from dagster import AssetKey, DagsterInstance, DagsterRunStatus
 
 from codeboost_dagster.defs.ingestion import code_dumps
 
@@ -135,3 +135,37 @@ def test_codeboost_trace_refuses_an_unknown_id(pipeline):
     storage, _, _ = pipeline
     completed = _trace("no-such-id", storage)
     assert completed.returncode == 1 and "is no task, program, variant or snippet id" in completed.stderr
+
+
+def test_gpu_smoke_runs_the_assets_up_to_training_on_its_own_ray_head(dumps_root, model_cache, verl_python, tmp_path):
+    """`make gpu-smoke`'s command, in dry-run mode (no GPU here): its own Ray head, the data jobs,
+    then grpo_training submitting verl's preflight with the smoke settings; no Ray left after."""
+    completed = subprocess.run(
+        [str(BIN / "codeboost"), "gpu-smoke", "--dry-run", "--verl-python", verl_python],
+        env=_env(dumps_root, tmp_path / "storage", model_cache),
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
+    assert completed.returncode == 0, (completed.stdout + completed.stderr)[-4000:]
+    assert "train_policy: done in" in completed.stdout
+    assert "evaluate_policy" not in completed.stdout  # --until train_policy
+    with DagsterInstance.get() as instance:
+        event = instance.get_latest_materialization_event(AssetKey("grpo_training"))
+    metadata = event.asset_materialization.metadata
+    command = metadata["trainer_config"].value["command"]
+    assert metadata["dry_run"].value is True and metadata["backend"].value == "verl"
+    for override in (
+        "trainer.n_gpus_per_node=1",
+        "actor_rollout_ref.rollout.tensor_model_parallel_size=1",
+        "data.train_batch_size=16",
+        "trainer.total_training_steps=5",
+        f"ray_kwargs.ray_init.runtime_env.py_executable='{verl_python}'",
+    ):
+        assert override in command
+    preflight = metadata["trainer_config"].value["preflight"]
+    assert all(finding["ok"] for finding in preflight["findings"]), preflight["findings"]
+    temp_dir = next(line for line in completed.stdout.splitlines() if "Ray head for the smoke run" in line)
+    temp_dir = temp_dir.rsplit("(logs in ", 1)[1].rstrip(")")
+    left = subprocess.run(["pgrep", "-f", temp_dir], capture_output=True, text=True).stdout.split()
+    assert not left, f"Ray processes of the smoke run still alive: {left}"

@@ -190,6 +190,7 @@ class GRPOSettings:
     max_response_length: int = 4096
     checkpoint_every_steps: int = 15
     epochs: int = 1
+    max_steps: int = 0  # stop after this many steps (verl's trainer.total_training_steps); 0: all `epochs`
 
 
 @dataclass(frozen=True)

@@ -121,6 +121,8 @@ def verl_overrides(
         "trainer.experiment_name": cluster.experiment_name,
         "trainer.logger": list(cluster.loggers),
     }
+    if grpo.max_steps:
+        values["trainer.total_training_steps"] = grpo.max_steps
     reward_kwargs = {
         **dataclasses.asdict(settings.reward),
         "workers_per_node": cluster.reward_workers_per_node,

@@ -78,6 +78,14 @@ class TaskRunnerStandIn:
     def report(self) -> dict[str, Any]:
         return self.found
 
+    def warm(self, warm_up: list[Any]) -> int:
+        """Every worker scores every `warm_up` rollout (its sandbox starts on its first backward
+        rollout); the number of rollouts scored."""
+        import ray
+
+        handles = self.manager.reward_loop_worker_handles
+        return len(ray.get([handle.compute_score.remote(item) for handle in handles for item in warm_up]))
+
     def score(self, items: list[Any], seed: int = 0) -> tuple[list[dict], float]:
         """Each rollout to a random reward-loop worker, all in flight at once, as verl's agent
         loop sends them; (results in order, seconds)."""
@@ -114,7 +122,9 @@ def start_task_runner(config: Any) -> Any:
     return runner.handles[0]
 
 
-def score_on_reward_loop(config: Any, items: list[Any]) -> tuple[dict[str, Any], list[dict], float]:
+def score_on_reward_loop(
+    config: Any, items: list[Any], warm_up: Sequence[Any] = ()
+) -> tuple[dict[str, Any], list[dict], float]:
     """(what the task runner found, verl's results per rollout, seconds) through verl's loop. The
     task runner's report also holds what the run's reward tally (`reward_tally`) summed up."""
     import ray
@@ -123,12 +133,26 @@ def score_on_reward_loop(config: Any, items: list[Any]) -> tuple[dict[str, Any],
 
     try:
         runner = start_task_runner(config)
-        tally = open_tally(config.reward.custom_reward_function.reward_kwargs.tally)
+        name = config.reward.custom_reward_function.reward_kwargs.get("tally")
+        tally = open_tally(name) if name else None
+        warmed = ray.get(runner.warm.remote(list(warm_up)))
+        if tally is not None:
+            _drain_once_reported(tally, warmed)  # the warm-up's rollouts are not the step's
         results, seconds = ray.get(runner.score.remote(items))
-        found = {**ray.get(runner.report.remote()), "tally": ray.get(tally.drain.remote())}
-        return found, results, seconds
+        found = ray.get(runner.report.remote())
+        return {**found, "tally": _drain_once_reported(tally, len(items)) if tally else None}, results, seconds
     finally:
         ray.shutdown()
+
+
+def _drain_once_reported(tally: Any, rollouts: int, timeout_s: float = 30.0) -> dict[str, float]:
+    """The tally's summary once `rollouts` reports arrived (workers send theirs in batches)."""
+    import ray
+
+    deadline = time.monotonic() + timeout_s
+    while ray.get(tally.pending.remote()) < rollouts and time.monotonic() < deadline:
+        time.sleep(0.05)
+    return ray.get(tally.drain.remote())
 
 
 def _read_rollouts(path: Path) -> list[dict]:
@@ -155,17 +179,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     tokenizer = hf_tokenizer(config.actor_rollout_ref.model.path)
     rows = _read_rollouts(args.rollouts)
     items = [rollout_item(tokenizer, row, row["completion"]) for row in rows]
-    kwargs = get_custom_reward_fn(config).args[1]  # the reward_kwargs verl merges into every call
+    # The baseline: the batch API in this process, one sandbox slot per core, with the reward_kwargs
+    # verl merges into every call; its sandbox is warmed first, as the loop's workers are.
+    kwargs = {**get_custom_reward_fn(config).args[1], "workers_per_node": 1}
+    columns = [[row[key] for row in rows] for key in ("data_source", "completion", "ground_truth", "extra_info")]
+    backward = [index for index, row in enumerate(rows) if row["data_source"].endswith("backward")][:1]
+    compute_score_batch(*[[column[index] for index in backward] for column in columns], **kwargs)
     started = time.perf_counter()
-    batch = compute_score_batch(
-        [row["data_source"] for row in rows],
-        [row["completion"] for row in rows],
-        [row["ground_truth"] for row in rows],
-        [row["extra_info"] for row in rows],
-        **kwargs,
-    )
+    batch = compute_score_batch(*columns, **kwargs)
     batch_seconds = time.perf_counter() - started
-    runner, results, loop_seconds = score_on_reward_loop(config, items)
+    runner, results, loop_seconds = score_on_reward_loop(config, items, [items[index] for index in backward])
     report = {
         "rollouts": len(rows),
         "task_runner": runner,

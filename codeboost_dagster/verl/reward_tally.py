@@ -15,6 +15,8 @@ A reward process that finds no tally (verl started by hand, not by our job) repo
 from __future__ import annotations
 
 import statistics
+import threading
+import time
 from collections import defaultdict
 from collections.abc import Iterable
 from typing import Any
@@ -64,6 +66,10 @@ class RewardTally:
     def add(self, scored: list[Scored]) -> None:
         self._scored.extend(scored)
 
+    def pending(self) -> int:
+        """Rollouts added since the last drain."""
+        return len(self._scored)
+
     def drain(self) -> dict[str, float]:
         scored, self._scored = self._scored, []
         return summarize(scored)
@@ -76,7 +82,42 @@ def open_tally(name: str) -> Any:
     return ray.remote(num_cpus=0)(RewardTally).options(name=name, namespace=NAMESPACE).remote()
 
 
-_handles: dict[str, Any] = {}
+FLUSH_ROLLOUTS = 256
+FLUSH_INTERVAL_S = 0.5
+
+
+class _Outbox:
+    """One process's reports to one tally: buffered, sent every FLUSH_ROLLOUTS rollouts or
+    FLUSH_INTERVAL_S seconds (a daemon thread), since one Ray call per rollout would cost more than
+    the forward reward itself. A step line comes seconds after its last rollout is scored."""
+
+    def __init__(self, handle: Any) -> None:
+        self.handle = handle
+        self.pending: list[Scored] = []
+        self.lock = threading.Lock()
+        threading.Thread(target=self._flush_every_interval, daemon=True).start()
+
+    def add(self, scored: list[Scored]) -> None:
+        with self.lock:
+            self.pending.extend(scored)
+            full = len(self.pending) >= FLUSH_ROLLOUTS
+        if full:
+            self.flush()
+
+    def flush(self) -> None:
+        with self.lock:
+            batch, self.pending = self.pending, []
+        if batch:
+            self.handle.add.remote(batch)
+
+    def _flush_every_interval(self) -> None:
+        while True:
+            time.sleep(FLUSH_INTERVAL_S)
+            self.flush()
+
+
+_outboxes: dict[str, _Outbox | None] = {}
+_outboxes_lock = threading.Lock()
 
 
 def report(name: str, scored: list[Scored]) -> None:
@@ -86,10 +127,12 @@ def report(name: str, scored: list[Scored]) -> None:
 
     if not ray.is_initialized():
         return
-    if name not in _handles:
-        try:
-            _handles[name] = ray.get_actor(name, namespace=NAMESPACE)
-        except ValueError:
-            _handles[name] = None
-    if _handles[name] is not None:
-        _handles[name].add.remote(scored)
+    with _outboxes_lock:
+        if name not in _outboxes:
+            try:
+                _outboxes[name] = _Outbox(ray.get_actor(name, namespace=NAMESPACE))
+            except ValueError:
+                _outboxes[name] = None
+    outbox = _outboxes[name]
+    if outbox is not None:
+        outbox.add(scored)

@@ -14,16 +14,14 @@ import pandas as pd
 import pytest
 
 from codeboost_dagster.core.scale_out import SandboxPools, execute_on_ray
+from codeboost_dagster.ray_head import local_ray_head, start_ray_node, stop_ray_node
 from tests.helpers import (
     RAY_ENV,
     SCALE_OUT_LIMITS,
     SCALE_OUT_SETTINGS,
     comparable_records,
-    local_ray_head,
     local_records,
     slow_variants,
-    start_ray_node,
-    stop_ray_node,
 )
 
 ray = pytest.importorskip("ray")
