@@ -94,6 +94,7 @@ def local_ray_head(num_cpus: int, num_gpus: int = 0, env: dict[str, str] | None 
             f"--port={gcs}",
             "--dashboard-host=127.0.0.1",
             f"--dashboard-port={dashboard}",
+            f"--dashboard-agent-listen-port={free_port()}",  # not Ray's fixed 52365: a neighbour may hold it
             f"--num-cpus={num_cpus}",
             f"--num-gpus={num_gpus}",
             "--include-dashboard=true",
