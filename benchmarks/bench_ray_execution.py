@@ -445,9 +445,8 @@ MULTI_NODE = """
   `auto` on a cluster node; `local` starts a single-node Ray for the run). The nodes need this
   package and the sandbox interpreter (`/usr/bin/python3`) or the sandbox image; with
   `StageExecutor(ship_code=True)` the package is shipped as a `py_modules` runtime env.
-- The batch reward (`compute_score_batch`) uses the same pools when verl runs it on the cluster
-  with `CODEBOOST_REWARD_ON_RAY=1`: every reward worker of the job finds the same named pools
-  (one per node), so backward re-runs of a GRPO step spread over the whole cluster.
+- The reward does not use these pools: under verl it runs in verl's reward-loop workers (one per
+  node, each with a sandbox over the node's cores; BENCHMARKS.md "Reward through verl's reward loop").
 """
 
 

@@ -40,8 +40,10 @@ class VerlCluster:
     attention: str = "sdpa"
     gpu_memory_utilization: float = 0.6
     # The interpreter Ray starts verl's actors with (Ray's runtime_env py_executable): one with
-    # requirements/verl-gpu.txt, like the job's own entrypoint.
+    # requirements/gpu.txt, like the job's own entrypoint.
     worker_python: str = "python3"
+    # verl's reward-loop workers per node (verl's default: 8 per job, wherever they land); each
+    # worker's sandbox takes this share of its node's cores. BENCHMARKS.md compares counts.
     reward_workers_per_node: int = 1
     project_name: str = "codeboost"
     experiment_name: str = "grpo"
@@ -69,7 +71,8 @@ def verl_overrides(
     checkpoint_dir: str,
 ) -> list[str]:
     """Hydra overrides for verl's `ppo_trainer` config implementing the paper's GRPO run. The
-    reward's weights and scale-out settings reach `compute_score` as verl's `reward_kwargs`."""
+    reward's weights, its workers per node and the run's tally reach `compute_score` as verl's
+    `reward_kwargs`."""
     grpo = settings.grpo
     actor = "actor_rollout_ref.actor"
     rollout = "actor_rollout_ref.rollout"

@@ -3,7 +3,7 @@
     python -m codeboost_dagster.verl.preflight [--rows N] [--report FILE] [--actors] -- OVERRIDE ...
 
 Runs inside verl's environment (a Ray worker, or the `.venv-verl` of the tests), never inside
-Dagster's (the two cannot share one; see requirements/verl-worker.txt). With the same hydra
+Dagster's (the two cannot share one; see requirements/common.txt beside it). With the same hydra
 overrides that `python -m verl.trainer.main_ppo` would get, it
 1. composes verl's `ppo_trainer` config and runs verl's `validate_config`;
 2. loads the train and val files through verl's `create_rl_dataset` (its `RLHFDataset`, with

@@ -1,7 +1,7 @@
 """Our dataset, config overrides and reward, checked by verl itself (its hydra config and
 `validate_config`, `RLHFDataset`, and reward loading with the naive reward manager), on CPU.
 
-verl cannot be imported next to Dagster (see requirements/verl-worker.txt), so the checks run in
+verl cannot be imported next to Dagster (see verl/requirements/common.txt), so the checks run in
 verl's own environment through `codeboost_dagster.verl.preflight`, as the Ray job would.
 """
 
