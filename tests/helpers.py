@@ -4,6 +4,8 @@ resources pointed at test folders, local Ray nodes, scale-out data, and reward g
 from __future__ import annotations
 
 import json
+import os
+import subprocess
 from dataclasses import asdict
 from pathlib import Path
 
@@ -203,3 +205,18 @@ def backward_truth(run, index: int = 1, probes: list | None = None) -> str:
 def answer(tag: str, text: str) -> str:
     """A completion's fenced answer block."""
     return f"```{tag}\n{text}```\n"
+
+
+def run_in_verl(verl_python: str, module: str, arguments: list[str], cwd: Path, env: dict | None = None) -> dict:
+    """`python -m module ARGUMENTS --report FILE` in verl's environment; the JSON report it wrote."""
+    report = cwd / f"report-{len(list(cwd.iterdir()))}.json"
+    completed = subprocess.run(
+        [verl_python, "-m", module, "--report", str(report), *arguments],
+        cwd=cwd,
+        env={**os.environ, "TOKENIZERS_PARALLELISM": "false", **(env or {})},
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert completed.returncode == 0, completed.stderr[-4000:]
+    return json.loads(report.read_text())

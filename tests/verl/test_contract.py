@@ -7,9 +7,6 @@ verl's own environment through `codeboost_dagster.verl.preflight`, as the Ray jo
 
 from __future__ import annotations
 
-import json
-import os
-import subprocess
 from pathlib import Path
 
 import pandas as pd
@@ -19,6 +16,7 @@ import pytest
 from codeboost_dagster.core.models import model_location
 from codeboost_dagster.core.settings import CodeBoostSettings
 from codeboost_dagster.verl.config import VerlCluster, verl_overrides
+from tests.helpers import run_in_verl
 
 # Non-default weights, so the scores show that the run's reward settings reach verl's reward:
 # a perfect answer earns 0.8 * (1 + 0.5) / 2 + 0.2 = 0.8 (0.775 with the defaults).
@@ -33,27 +31,7 @@ def manifest(pipeline) -> pd.DataFrame:
 
 
 def _preflight(verl_python: str, overrides: list[str], rows: int, tmp_path: Path) -> dict:
-    report = tmp_path / f"report-{len(list(tmp_path.iterdir()))}.json"
-    env = {**os.environ, "TOKENIZERS_PARALLELISM": "false"}
-    completed = subprocess.run(
-        [
-            verl_python,
-            "-m",
-            "codeboost_dagster.verl.preflight",
-            "--rows",
-            str(rows),
-            "--report",
-            str(report),
-            *overrides,
-        ],
-        cwd=tmp_path,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
-    assert completed.returncode == 0, completed.stderr[-4000:]
-    return json.loads(report.read_text())
+    return run_in_verl(verl_python, "codeboost_dagster.verl.preflight", ["--rows", str(rows), *overrides], tmp_path)
 
 
 def _overrides(manifest: pd.DataFrame, model_cache: Path, tmp_path: Path, **data: object) -> list[str]:

@@ -6,9 +6,7 @@ Also: verl's step lines as Ray forwards them from its task-runner actor reach ou
 from __future__ import annotations
 
 import json
-import os
 import shlex
-import subprocess
 import time
 from pathlib import Path
 
@@ -21,7 +19,7 @@ from codeboost_dagster.core.prompts import fenced_block, reference_completion
 from codeboost_dagster.core.settings import CodeBoostSettings
 from codeboost_dagster.verl.config import VerlCluster, verl_overrides
 from codeboost_dagster.verl.job import parse_step_line
-from tests.helpers import RAY_ENV
+from tests.helpers import RAY_ENV, run_in_verl
 
 MAX_SCORE = 0.775
 TASKS_PER_KIND = 6
@@ -77,19 +75,13 @@ def test_references_earn_full_reward_and_attacks_none_through_verls_reward_loop(
         [manifest.loc["val", "path"]],
         str(tmp_path / "checkpoints"),
     )
-    env = {**os.environ, **RAY_ENV, "RAY_ADDRESS": ray_cluster.address, "TOKENIZERS_PARALLELISM": "false"}
-    report_path = tmp_path / "report.json"
-    command = [verl_python, "-m", "codeboost_dagster.verl.reward_loop", "--rollouts", str(tmp_path / "rollouts.jsonl")]
-    completed = subprocess.run(
-        [*command, "--report", str(report_path), *overrides],
-        cwd=tmp_path,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=600,
+    report = run_in_verl(
+        verl_python,
+        "codeboost_dagster.verl.reward_loop",
+        ["--rollouts", str(tmp_path / "rollouts.jsonl"), *overrides],
+        tmp_path,
+        {**RAY_ENV, "RAY_ADDRESS": ray_cluster.address},
     )
-    assert completed.returncode == 0, completed.stderr[-4000:]
-    report = json.loads(report_path.read_text())
     runner = report["task_runner"]
     assert Path(runner["python"]).resolve() == Path(verl_python).resolve()  # not the Ray head's interpreter
     assert runner["reward"] == "codeboost_dagster.verl.reward" and runner["reward_workers"] == 1
