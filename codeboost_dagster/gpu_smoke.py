@@ -18,7 +18,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from codeboost_dagster.ray_head import local_ray_head
+from codeboost_dagster.ray_head import local_ray_head, stop_with_parent
 
 SMOKE_SETTINGS = Path(__file__).parent / "verl" / "gpu_smoke.toml"
 LAST_JOB = "train_policy"
@@ -46,4 +46,6 @@ def run_gpu_smoke(dump: str, verl_python: str, gpus: int, dry_run: bool) -> int:
     with local_ray_head(num_cpus=os.cpu_count() or 1, num_gpus=gpus) as head:
         print(f"[codeboost] Ray head for the smoke run: {head.dashboard} (logs in {head.temp_dir})", flush=True)
         command = [sys.executable, "-m", "codeboost_dagster.cli", "run", "--dump", dump, "--until", LAST_JOB]
-        return subprocess.run(command, env=smoke_environment(head.dashboard, verl_python, gpus, dry_run)).returncode
+        environment = smoke_environment(head.dashboard, verl_python, gpus, dry_run)
+        # Both children stop with this process, by kill -9 too: the run, and (ray_head) the Ray head.
+        return subprocess.run(command, env=environment, preexec_fn=stop_with_parent).returncode

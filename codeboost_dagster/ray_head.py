@@ -42,9 +42,9 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
-def _stop_with_parent() -> None:
-    """In the child before exec: SIGTERM when the process that started it dies (kill -9 included),
-    which makes `ray start --block` stop its node."""
+def stop_with_parent() -> None:
+    """A `preexec_fn`: the child gets SIGTERM when the process that started it dies (kill -9
+    included); `ray start --block` then stops its node."""
     ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
 
 
@@ -67,7 +67,7 @@ def start_ray_node(arguments: list[str], temp_dir: str, env: dict[str, str] | No
             stdout=log,
             stderr=subprocess.STDOUT,
             start_new_session=True,
-            preexec_fn=_stop_with_parent,
+            preexec_fn=stop_with_parent,
         )
 
 

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pandas as pd
@@ -169,3 +171,42 @@ def test_gpu_smoke_runs_the_assets_up_to_training_on_its_own_ray_head(dumps_root
     temp_dir = temp_dir.rsplit("(logs in ", 1)[1].rstrip(")")
     left = subprocess.run(["pgrep", "-f", temp_dir], capture_output=True, text=True).stdout.split()
     assert not left, f"Ray processes of the smoke run still alive: {left}"
+
+
+def test_a_killed_gpu_smoke_leaves_no_process_behind(dumps_root, model_cache, verl_python, tmp_path):
+    smoke = subprocess.Popen(
+        [str(BIN / "codeboost"), "gpu-smoke", "--dry-run", "--verl-python", verl_python],
+        env=_env(dumps_root, tmp_path / "storage", model_cache),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
+    line = smoke.stdout.readline()
+    assert "Ray head for the smoke run" in line, line
+    temp_dir = line.rsplit("(logs in ", 1)[1].strip().rstrip(")")
+    deadline = time.monotonic() + 60
+    while len(children := _children(smoke.pid)) < 2 and time.monotonic() < deadline:  # ray start, codeboost run
+        time.sleep(0.2)
+    ray_processes = subprocess.run(["pgrep", "-f", temp_dir], capture_output=True, text=True).stdout.split()
+    assert len(children) == 2 and ray_processes
+    smoke.send_signal(signal.SIGKILL)
+    smoke.wait()
+    deadline = time.monotonic() + 30
+    while (left := _alive([*children, *ray_processes])) and time.monotonic() < deadline:
+        time.sleep(0.5)
+    assert not left, f"still alive after kill -9 of gpu-smoke: {left}"
+
+
+def _children(pid: int) -> list[str]:
+    return subprocess.run(["pgrep", "-P", str(pid)], capture_output=True, text=True).stdout.split()
+
+
+def _alive(pids: list[str]) -> list[str]:
+    return [pid for pid in pids if Path(f"/proc/{pid}").exists() and "Z" not in _state(pid)]
+
+
+def _state(pid: str) -> str:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().split(") ", 1)[1][:1]
+    except (FileNotFoundError, IndexError):
+        return "Z"
