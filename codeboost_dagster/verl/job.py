@@ -2,7 +2,7 @@
 
     python -m codeboost_dagster.verl.job [--dry-run] [--rows N] [--tally NAME] [--driver-ray V] OVERRIDE ...
 
-Runs in verl's environment on the cluster (requirements/verl-gpu.txt plus this package and
+Runs in verl's environment on the cluster (requirements/gpu.txt plus this package and
 dagster-pipes, no Dagster). Training opens the run's reward tally (`reward_tally`), runs
 `python -m verl.trainer.main_ppo OVERRIDES`, echoes its output to the job log, and reports every
 step line verl's console logger prints as a Pipes message, with the reward parts the tally
@@ -65,26 +65,28 @@ def run_training(overrides: Sequence[str], tally_name: str, pipes: Any) -> int:
     from codeboost_dagster.verl.reward_tally import NAMESPACE, open_tally
 
     ray.init(namespace=NAMESPACE, log_to_driver=False)
-    tally = open_tally(tally_name)
-    process = subprocess.Popen(
-        [sys.executable, "-m", "verl.trainer.main_ppo", *overrides],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        bufsize=1,
-    )
-    signal.signal(signal.SIGTERM, lambda signum, frame: process.terminate())
-    assert process.stdout is not None
-    for line in process.stdout:
-        print(line, end="", flush=True)
-        step = parse_step_line(line)
-        if step is not None:
-            parts = {f"{REWARD_PARTS_PREFIX}{key}": value for key, value in ray.get(tally.drain.remote()).items()}
-            pipes.report_custom_message({"kind": "step", **step, **parts})
-            pipes.log.info(f"verl step {step['step']}: score {step.get('critic/score/mean')}")
-    code = process.wait()
-    ray.shutdown()
-    return code
+    try:
+        tally = open_tally(tally_name)
+        process = subprocess.Popen(
+            [sys.executable, "-m", "verl.trainer.main_ppo", *overrides],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            bufsize=1,
+        )
+        signal.signal(signal.SIGTERM, lambda signum, frame: process.terminate())
+        assert process.stdout is not None
+        for line in process.stdout:
+            print(line, end="", flush=True)
+            step = parse_step_line(line)
+            if step is not None:
+                tallied = ray.get(tally.drain.remote())
+                parts = {f"{REWARD_PARTS_PREFIX}{key}": value for key, value in tallied.items()}
+                pipes.report_custom_message({"kind": "step", **step, **parts})
+                pipes.log.info(f"verl step {step['step']}: score {step.get('critic/score/mean')}")
+        return process.wait()
+    finally:
+        ray.shutdown()  # the tally goes with this driver
 
 
 def main(argv: Sequence[str] | None = None) -> int:

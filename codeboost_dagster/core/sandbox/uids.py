@@ -9,6 +9,7 @@ reward workers each open a sandbox, beside the execution stage's. A block is hel
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import os
 from pathlib import Path
@@ -37,10 +38,13 @@ def lease_uid_block(slots: int, lock_dir: Path = LOCK_DIR) -> UidBlock:
     """The first free block on this machine, for a sandbox of `slots` slots."""
     if slots > UIDS_PER_BLOCK:
         raise ValueError(f"a sandbox has at most {UIDS_PER_BLOCK} slots (one uid each), not {slots}")
-    lock_dir.mkdir(mode=0o1777, parents=True, exist_ok=True)
+    lock_dir.mkdir(parents=True, exist_ok=True)
+    with contextlib.suppress(PermissionError):  # shared by every user of the machine, like /tmp
+        lock_dir.chmod(0o1777)
     for block in range(BLOCKS):
         base = UID_FLOOR + block * UIDS_PER_BLOCK
-        fd = os.open(lock_dir / f"{base}.lock", os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o666)
+        # Read-only is enough for flock, and opens a lock file another user created.
+        fd = os.open(lock_dir / f"{base}.lock", os.O_RDONLY | os.O_CREAT | os.O_CLOEXEC, 0o644)
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
