@@ -3,8 +3,9 @@
 Each snippet depends only on its own row and the settings (its random streams are derived
 from (seed, snippet_id, variant index)), so the result is identical for any worker count,
 chunking or row order of the input; rows come out in input order, then by variant index.
-Workers are spawned (not forked), which is safe under a threaded host such as Dagster; as with
-any spawned pool, a script calling this must guard its entry point with `if __name__ == "__main__"`.
+Workers are spawned (not forked; `core.process_pools`, whose workers exit when this process dies),
+which is safe under a threaded host such as Dagster; as with any spawned pool, a script calling
+this must guard its entry point with `if __name__ == "__main__"`.
 Workers import only `snippet` and its dependencies (libcst, no pandas), so they start fast.
 
 The accounting of augmentation is here too: every attempted variant of every snippet is kept or dropped,
@@ -16,11 +17,10 @@ from __future__ import annotations
 
 import json
 import math
-import multiprocessing
 import os
 from collections import Counter
 from collections.abc import Callable, Iterable
-from concurrent.futures import ProcessPoolExecutor, as_completed
+from concurrent.futures import as_completed
 from dataclasses import dataclass
 
 import pandas as pd
@@ -28,6 +28,7 @@ import pyarrow as pa
 
 from codeboost_dagster.core.augmentation.reasons import WHOLE_SNIPPET_REASONS
 from codeboost_dagster.core.augmentation.snippet import DropRow, SnippetAugmentation, VariantRow, augment_chunk
+from codeboost_dagster.core.process_pools import spawned_pool
 from codeboost_dagster.core.schemas import AUGMENTATION_REPORT, AUGMENTED_VARIANTS
 from codeboost_dagster.core.settings import AugmentationSettings
 
@@ -112,8 +113,7 @@ def _run_chunks(
         for index, chunk in enumerate(chunks):
             finished(index, augment_chunk(chunk, settings, max_code_chars))
     else:
-        context = multiprocessing.get_context("spawn")
-        with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
+        with spawned_pool(workers) as pool:
             futures = {pool.submit(augment_chunk, chunk, settings, max_code_chars): i for i, chunk in enumerate(chunks)}
             for future in as_completed(futures):
                 finished(futures[future], future.result())

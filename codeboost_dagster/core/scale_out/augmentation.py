@@ -11,7 +11,6 @@ from __future__ import annotations
 import concurrent.futures
 import dataclasses
 import math
-import multiprocessing
 from collections.abc import Callable
 from pathlib import Path
 
@@ -22,6 +21,7 @@ from codeboost_dagster.core.augmentation import augment_snippets
 from codeboost_dagster.core.augmentation.batch import default_workers, dropped_frame, variants_frame
 from codeboost_dagster.core.augmentation.reasons import AUGMENTATION_ERROR
 from codeboost_dagster.core.augmentation.snippet import DropRow, augment_snippet
+from codeboost_dagster.core.process_pools import spawned_pool
 from codeboost_dagster.core.scale_out.batch_runner import (
     FUTURES,
     BatchReport,
@@ -139,8 +139,7 @@ def augment_here(
     if workers == 1:
         pool: concurrent.futures.Executor = concurrent.futures.ThreadPoolExecutor(max_workers=1)
     else:
-        spawn = multiprocessing.get_context("spawn")  # safe under a threaded host such as Dagster
-        pool = concurrent.futures.ProcessPoolExecutor(max_workers=workers, mp_context=spawn)
+        pool = spawned_pool(workers)
     with pool:
         return _augment_stream(
             snippets,
