@@ -14,9 +14,9 @@ from codeboost_dagster.core.sample_dump import write_sample_dump
 from codeboost_dagster.definitions import defs
 from codeboost_dagster.defs.ingestion import INGESTION_GROUP, code_dumps
 from codeboost_dagster.defs.training_data import training_data_job
-from codeboost_dagster.ray_head import local_ray_head
+from codeboost_dagster.ray_head import QUIET_RAY, local_ray_head
 from codeboost_dagster.resources.settings import SettingsResource
-from tests.helpers import DUMP, RAY_ENV, REPO, make_resources, write_messy_dump
+from tests.helpers import DUMP, REPO, make_resources, write_messy_dump
 
 
 @pytest.fixture(scope="session")
@@ -142,7 +142,7 @@ def ray_driver(ray_cluster):
     import ray
 
     with pytest.MonkeyPatch.context() as patch:
-        for name, value in RAY_ENV.items():
+        for name, value in QUIET_RAY.items():
             patch.setenv(name, value)
         ray.init(address=ray_cluster.address, namespace="codeboost-tests", log_to_driver=False)
         try:

@@ -1,5 +1,6 @@
 """Helpers the tests share (fixtures live in conftest.py): sample dumps and programs, the
-resources pointed at test folders, local Ray nodes, scale-out data, and reward ground truths."""
+resources pointed at test folders, scale-out data, reward ground truths, and running a module in
+verl's environment (local Ray nodes are codeboost_dagster.ray_head's)."""
 
 from __future__ import annotations
 
@@ -16,7 +17,6 @@ from codeboost_dagster.core.sandbox import open_sandbox
 from codeboost_dagster.core.schemas import EXECUTION_RECORDS
 from codeboost_dagster.core.settings import SandboxLimits, ScaleOutSettings
 from codeboost_dagster.core.variant_runs import execute_runs, plan_runs
-from codeboost_dagster.ray_head import QUIET_RAY
 from codeboost_dagster.resources.dumps import DumpFolder
 from codeboost_dagster.resources.models import ModelCache
 from codeboost_dagster.resources.parquet_io import ParquetIOManagerFactory
@@ -110,11 +110,6 @@ def make_resources(dumps_path: Path, storage_path: Path, model_cache: Path | Non
         "dumps": DumpFolder(path=str(dumps_path)),
         "settings": SettingsResource(),
     }
-
-
-# Local Ray nodes (loopback, own temp dirs), stopped by PID: codeboost_dagster.ray_head.
-
-RAY_ENV = QUIET_RAY
 
 
 # Scale-out data: variants and snippets the local and Ray paths both run.

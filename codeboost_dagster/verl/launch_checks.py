@@ -37,7 +37,7 @@ PORTABLE_ATTENTION = ("sdpa", "eager")
 
 @dataclass(frozen=True)
 class Finding:
-    """One named check: whether it holds and what was compared."""
+    """One named check: whether it holds and what was compared (the preflight's findings too)."""
 
     name: str
     ok: bool

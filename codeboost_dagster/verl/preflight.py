@@ -23,6 +23,7 @@ It prints one JSON report with named findings; a failed check raises.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import sys
 from collections.abc import Sequence
@@ -31,11 +32,8 @@ from typing import Any
 
 from codeboost_dagster.core.prompts import reference_completion
 from codeboost_dagster.verl.config import REWARD_MODULE, compose_config
+from codeboost_dagster.verl.launch_checks import Finding
 from codeboost_dagster.verl.reward_loop import rollout_item, score_on_reward_loop
-
-
-def _finding(name: str, ok: bool, detail: str) -> dict[str, Any]:
-    return {"name": name, "ok": bool(ok), "detail": detail}
 
 
 def preflight(
@@ -80,9 +78,9 @@ def preflight(
             )
     reference = [item["score"] for item in scored if item["completion"] == "reference"]
     findings = [
-        _finding("config_valid", True, "verl's validate_config accepted the composed ppo_trainer config"),
-        _finding("datasets_load", len(train) > 0, f"RLHFDataset: {len(train)} train rows, {len(val)} val rows"),
-        _finding(
+        Finding("config_valid", True, "verl's validate_config accepted the composed ppo_trainer config"),
+        Finding("datasets_load", len(train) > 0, f"RLHFDataset: {len(train)} train rows, {len(val)} val rows"),
+        Finding(
             "reward_scores_references",
             rows == 0 or (bool(reference) and min(reference) > 0),
             f"{len(reference)} reference completions scored through {type(manager).__name__}.run_single",
@@ -92,7 +90,7 @@ def preflight(
     if actors:
         actor, results, _ = score_on_reward_loop(config, items)
         findings.append(
-            _finding(
+            Finding(
                 "actors_run_verl",
                 actor["verl"] == verl.__version__ and f"pkg://{actor['reward']}" == REWARD_MODULE,
                 f"verl's task-runner actor ran {actor['python']} with verl {actor['verl']}, reward {actor['reward']}",
@@ -100,7 +98,7 @@ def preflight(
         )
         in_loop = [float(result["reward_score"]) for result in results]
         findings.append(
-            _finding(
+            Finding(
                 "reward_loop_agrees",
                 in_loop == [item["score"] for item in scored],
                 f"{len(in_loop)} completions scored again by {actor['reward_workers']} reward-loop worker(s)",
@@ -110,17 +108,17 @@ def preflight(
     if actor is not None:
         versions["actors"] = actor["ray"]
     findings.append(
-        _finding(
+        Finding(
             "ray_versions_equal",
             len(set(versions.values())) == 1,
             ", ".join(f"{where} ray {version}" for where, version in versions.items()),
         )
     )
-    failed = [finding for finding in findings if not finding["ok"]]
+    failed = [finding for finding in findings if not finding.ok]
     if failed:
         raise RuntimeError(f"verl preflight failed: {failed}")
     return {
-        "findings": findings,
+        "findings": [dataclasses.asdict(finding) for finding in findings],
         "actor": actor,
         "config_valid": True,
         "adv_estimator": config.algorithm.adv_estimator,

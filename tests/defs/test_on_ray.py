@@ -14,9 +14,10 @@ import pytest
 from codeboost_dagster.core.scale_out import ParquetFile
 from codeboost_dagster.definitions import defs
 from codeboost_dagster.defs.ingestion import code_dumps
+from codeboost_dagster.ray_head import QUIET_RAY
 from codeboost_dagster.resources.settings import SettingsResource
 from codeboost_dagster.resources.stage_executor import StageExecutor
-from tests.helpers import DUMP, RAY_ENV, comparable_records, make_resources, snippets_with_a_broken_one
+from tests.helpers import DUMP, comparable_records, make_resources, snippets_with_a_broken_one
 
 pytest.importorskip("ray")
 
@@ -52,7 +53,7 @@ def _materialize(storage, scale_out: StageExecutor):
 def test_assets_on_ray_store_the_local_tables_and_report_progress(ray_cluster, tmp_path, monkeypatch):
     import ray
 
-    for name, value in RAY_ENV.items():
+    for name, value in QUIET_RAY.items():
         monkeypatch.setenv(name, value)
     local = _materialize(tmp_path / "local", StageExecutor())
     on_ray = _materialize(tmp_path / "ray", StageExecutor(address=ray_cluster.address))
@@ -100,7 +101,7 @@ def test_a_dagster_managed_local_ray_serves_the_whole_run_and_stops_with_it(tmp_
     from codeboost_dagster.core.augmentation import augment_snippets
     from codeboost_dagster.core.settings import load_settings
 
-    for name, value in RAY_ENV.items():
+    for name, value in QUIET_RAY.items():
         monkeypatch.setenv(name, value)
     monkeypatch.setenv("RAY_TMPDIR", tempfile.mkdtemp(prefix="ray", dir="/tmp"))  # short: Ray's socket paths
     starts = []
@@ -137,7 +138,7 @@ def _curate(storage, filtered, scale_out: StageExecutor):
 
 
 def test_curation_with_signatures_on_ray_stores_the_local_selection(pipeline, ray_cluster, tmp_path, monkeypatch):
-    for name, value in RAY_ENV.items():
+    for name, value in QUIET_RAY.items():
         monkeypatch.setenv(name, value)
     filtered = pipeline[0] / "filtered_snippets"
     local = _curate(tmp_path / "local", filtered, StageExecutor())

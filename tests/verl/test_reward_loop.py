@@ -17,9 +17,10 @@ import pytest
 from codeboost_dagster.core.models import model_location
 from codeboost_dagster.core.prompts import fenced_block, reference_completion
 from codeboost_dagster.core.settings import CodeBoostSettings
+from codeboost_dagster.ray_head import QUIET_RAY
 from codeboost_dagster.verl.config import VerlCluster, verl_overrides
 from codeboost_dagster.verl.job import parse_step_line
-from tests.helpers import RAY_ENV, run_in_verl
+from tests.helpers import run_in_verl
 
 MAX_SCORE = 0.775
 TASKS_PER_KIND = 6
@@ -80,7 +81,7 @@ def test_references_earn_full_reward_and_attacks_none_through_verls_reward_loop(
         "codeboost_dagster.verl.reward_loop",
         ["--rollouts", str(tmp_path / "rollouts.jsonl"), *overrides],
         tmp_path,
-        {**RAY_ENV, "RAY_ADDRESS": ray_cluster.address},
+        {**QUIET_RAY, "RAY_ADDRESS": ray_cluster.address},
     )
     runner = report["task_runner"]
     assert Path(runner["python"]).resolve() == Path(verl_python).resolve()  # not the Ray head's interpreter

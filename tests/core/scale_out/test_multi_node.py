@@ -14,9 +14,8 @@ import pandas as pd
 import pytest
 
 from codeboost_dagster.core.scale_out import SandboxPools, execute_on_ray
-from codeboost_dagster.ray_head import local_ray_head, start_ray_node, stop_ray_node
+from codeboost_dagster.ray_head import QUIET_RAY, local_ray_head, start_ray_node, stop_ray_node
 from tests.helpers import (
-    RAY_ENV,
     SCALE_OUT_LIMITS,
     SCALE_OUT_SETTINGS,
     comparable_records,
@@ -59,7 +58,7 @@ def _join(head, count: int) -> list:
 def cluster():
     """A one-CPU head and two one-CPU worker nodes, this process connected as the driver."""
     with local_ray_head(num_cpus=1, env=FAST_NODE_DEATH) as head, pytest.MonkeyPatch.context() as patch:
-        for name, value in RAY_ENV.items():
+        for name, value in QUIET_RAY.items():
             patch.setenv(name, value)
         ray.init(address=head.address, namespace="codeboost-multi-node", log_to_driver=False)
         workers = _join(head, 2)
