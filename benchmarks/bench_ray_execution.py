@@ -41,7 +41,7 @@ import pyarrow.parquet as pq
 
 RESULTS = Path(__file__).parent / "results" / "ray_execution.md"
 RAY_ENV = {"RAY_AUTH_MODE": "disabled", "RAY_USAGE_STATS_ENABLED": "0"}
-TIMED = ["started_at", "finished_at", "wall_ms", "cpu_ms"]
+TIMED = ["started_at", "finished_at", "wall_ms", "cpu_ms", "wall_limit_s"]
 WRITE_ROWS = 10_000
 REALISTIC = [
     (
@@ -155,7 +155,7 @@ def child_ray(variants: Path, out: Path, address: str, plan_only: bool) -> dict:
     from codeboost_dagster.core.settings import SandboxLimits, ScaleOutSettings
 
     settings = ScaleOutSettings()
-    tally = ExecutionTally(settings.summary_sample_rows, 10)
+    tally = ExecutionTally(settings.summary_sample_rows, 10, SandboxLimits().wall_time_s)
     baseline, start = current_rss_mb(), time.perf_counter()
     ray.init(address=address, namespace="bench", log_to_driver=False)
     source = ParquetFile.at(variants)

@@ -37,7 +37,7 @@ from codeboost_dagster.core.settings import CodeBoostSettings
 from codeboost_dagster.core.variant_runs import execute_runs, plan_runs
 
 DEFAULT_OUT = Path(__file__).parent / "results" / "stage_executor.md"
-TIMED = ["started_at", "finished_at", "wall_ms", "cpu_ms", "returncode"]
+TIMED = ["started_at", "finished_at", "wall_ms", "cpu_ms", "wall_limit_s", "returncode"]
 
 
 def sample_snippets(count: int, settings: CodeBoostSettings) -> pd.DataFrame:

@@ -10,9 +10,19 @@ import time
 from collections.abc import Callable, Mapping
 
 import pandas as pd
-from dagster import AssetCheckResult, AssetCheckSpec, AssetExecutionContext, AssetObservation, MetadataValue
+from dagster import (
+    AssetCheckResult,
+    AssetCheckSpec,
+    AssetExecutionContext,
+    AssetObservation,
+    MetadataValue,
+    TableColumn,
+    TableRecord,
+    TableSchema,
+)
 
 from codeboost_dagster.core.scale_out import BatchReport, StreamedStage
+from codeboost_dagster.core.slot_time import SlotTime
 
 PREVIEW_ROWS = 10
 PREVIEW_CHARS = 80
@@ -109,6 +119,19 @@ def bar_plot(table: pd.DataFrame, title: str, errors: dict | None = None) -> Met
     return _as_markdown_image(figure, title)
 
 
+def slot_time_metadata(slot_time: SlotTime) -> dict:
+    """Where a stage's sandbox time went: runs and slot seconds by kind of run and how runs ended,
+    a stacked plot of it, and the share of slot time spent in runs stopped at a limit."""
+    by_kind = slot_time.by_kind()
+    return {
+        "slot_time": records_table(slot_time.table()),
+        "slot_time_plot": bar_plot(by_kind, "sandbox-slot seconds by kind of run and how runs ended")
+        if not by_kind.empty
+        else MetadataValue.md("_no runs_"),
+        "slot_share_stopped": slot_time.stopped_share(),
+    }
+
+
 def check_result(spec: AssetCheckSpec, passed: bool, **details) -> AssetCheckResult:
     """The result of the check `spec` declares, with its description unless `details` gives one."""
     details.setdefault("description", spec.description)
@@ -118,6 +141,18 @@ def check_result(spec: AssetCheckSpec, passed: bool, **details) -> AssetCheckRes
 def frame_table(frame: pd.DataFrame, max_rows: int = 50) -> MetadataValue:
     """A small DataFrame (per-round or per-dump counts) as a Markdown table."""
     return MetadataValue.md(frame.head(max_rows).to_markdown(index=False) if len(frame) else "_none_")
+
+
+def records_table(frame: pd.DataFrame) -> MetadataValue:
+    """A DataFrame as Dagster's table metadata: rendered in the UI, its rows readable back as dicts
+    (`value.records[i].data`) by scripts that read the instance."""
+    kinds = {"i": "int", "u": "int", "f": "float", "b": "bool"}
+    columns = [TableColumn(str(name), kinds.get(frame[name].dtype.kind, "string")) for name in frame.columns]
+    rows = [
+        TableRecord({str(k): (v.item() if hasattr(v, "item") else v) for k, v in row.items()})
+        for row in frame.to_dict("records")
+    ]
+    return MetadataValue.table(records=rows, schema=TableSchema(columns=columns))
 
 
 def progress_logger(log, label: str, steps: int = 10):

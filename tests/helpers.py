@@ -12,8 +12,9 @@ from pathlib import Path
 
 import pandas as pd
 import pyarrow as pa
+import pytest
 
-from codeboost_dagster.core.sandbox import open_sandbox
+from codeboost_dagster.core.sandbox import SandboxUnavailable, open_sandbox
 from codeboost_dagster.core.schemas import EXECUTION_RECORDS
 from codeboost_dagster.core.settings import SandboxLimits, ScaleOutSettings
 from codeboost_dagster.core.variant_runs import execute_runs, plan_runs
@@ -116,7 +117,7 @@ def make_resources(dumps_path: Path, storage_path: Path, model_cache: Path | Non
 
 SCALE_OUT_LIMITS = SandboxLimits(wall_time_s=1.0, cpu_time_s=1.0)
 SCALE_OUT_SETTINGS = ScaleOutSettings(execution_batch_rows=4, augmentation_batch_rows=5)
-TIMED = ["started_at", "finished_at", "wall_ms", "cpu_ms"]
+TIMED = ["started_at", "finished_at", "wall_ms", "cpu_ms", "wall_limit_s"]
 
 
 def variant_row(index: int, code: str, cases: list | None = None) -> dict:
@@ -215,3 +216,17 @@ def run_in_verl(verl_python: str, module: str, arguments: list[str], cwd: Path, 
     )
     assert completed.returncode == 0, completed.stderr[-4000:]
     return json.loads(report.read_text())
+
+
+def require_docker() -> None:
+    """Skip (or, under CI, fail) unless a Docker engine answers and the sandbox image exists."""
+    from codeboost_dagster.core.sandbox.docker_backend import DEFAULT_IMAGE, docker_client, image_exists
+
+    try:
+        client = docker_client()
+        if not image_exists(client, DEFAULT_IMAGE):
+            raise SandboxUnavailable(f"image {DEFAULT_IMAGE} missing (docker/sandbox/build_image.sh)")
+    except SandboxUnavailable as error:
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"CI=true but the docker backend cannot run: {error}")
+        pytest.skip(str(error))

@@ -38,6 +38,8 @@ def execution_records(sandbox: Sandbox, codes: list[str], stdins: list[str] | No
         {
             "variant_id": [f"v{i}" for i in range(len(codes))],
             "snippet_id": [f"s{i}" for i in range(len(codes))],
+            "variant_index": 0,
+            "kind": "original",
             "code": codes,
             "test_cases": cases,
         }

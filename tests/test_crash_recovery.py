@@ -17,7 +17,7 @@ import pandas as pd
 import pytest
 
 from codeboost_dagster.core.sample_dump import write_sample_dump
-from tests.helpers import REPO
+from tests.helpers import REPO, require_docker
 
 DUMP = "crash.jsonl"
 ROWS = 40
@@ -29,10 +29,11 @@ SCRIPT = textwrap.dedent(
     from codeboost_dagster.definitions import defs
     from codeboost_dagster.defs.ingestion import code_dumps
     from codeboost_dagster.resources import parquet_io
+    from codeboost_dagster.resources.sandbox import SandboxResource
     from codeboost_dagster.resources.settings import SettingsResource
     from tests.helpers import make_resources
 
-    root, slow_table = Path(sys.argv[1]), sys.argv[2]
+    root, slow_table, backend = Path(sys.argv[1]), sys.argv[2], sys.argv[3]
     write_table, copy_file = parquet_io.pq.write_table, parquet_io.shutil.copyfileobj
 
     def stall_half_written(handle, data):
@@ -59,7 +60,8 @@ SCRIPT = textwrap.dedent(
     if __name__ == "__main__":  # augmentation spawns workers that import this script
         parquet_io.pq.write_table, parquet_io.shutil.copyfileobj = slow_write, slow_copy
         resources = {**make_resources(root / "dumps", root / "storage", root / "models"),
-                     "settings": SettingsResource(settings_file=str(root / "settings.toml"))}
+                     "settings": SettingsResource(settings_file=str(root / "settings.toml")),
+                     "sandbox": SandboxResource(backend=backend)}
         with dg.DagsterInstance.get() as instance:
             if not instance.has_dynamic_partition(code_dumps.name, "crash.jsonl"):
                 instance.add_dynamic_partitions(code_dumps.name, ["crash.jsonl"])
@@ -87,10 +89,10 @@ def root(tmp_path: Path) -> Path:
     return tmp_path
 
 
-def _start(root: Path, slow_table: str = "-") -> subprocess.Popen:
+def _start(root: Path, slow_table: str = "-", backend: str = "forkserver") -> subprocess.Popen:
     env = {**os.environ, "DAGSTER_HOME": str(root / "home"), "PYTHONPATH": str(REPO)}
     return subprocess.Popen(
-        [sys.executable, str(root / "script.py"), str(root), slow_table],
+        [sys.executable, str(root / "script.py"), str(root), slow_table, backend],
         cwd=REPO,
         env=env,
         stdout=subprocess.PIPE,
@@ -131,14 +133,14 @@ def _alive(pid: int) -> bool:
     return state != "Z"
 
 
-def _kill_and_wait_for_orphans(process: subprocess.Popen) -> None:
+def _kill_and_wait_for_orphans(process: subprocess.Popen, within_s: float = 30) -> None:
     family = _descendants(process.pid)
     os.kill(process.pid, signal.SIGKILL)
     process.wait(timeout=30)
-    deadline = time.monotonic() + 30
+    deadline = time.monotonic() + within_s
     while any(_alive(pid) for pid in family) and time.monotonic() < deadline:
         time.sleep(0.2)
-    assert not [pid for pid in family if _alive(pid)], "processes of the killed run outlived it"
+    assert not [pid for pid in family if _alive(pid)], f"processes of the killed run outlived it by {within_s} s"
 
 
 def _ids(root: Path) -> tuple[list[str], list[str]]:
@@ -170,19 +172,65 @@ def test_a_run_killed_while_writing_a_table_leaves_the_previous_table_and_the_re
     assert _leftovers(root) == []
 
 
-def test_a_run_killed_while_programs_run_leaves_no_sandbox_process(root):
+AUGMENTATION, EXECUTION = "augmentation", "execution"
+
+
+def _sandbox_containers(run_pid: int) -> set[str]:
+    """Sandbox containers a process opened (their label value starts with its pid)."""
+    from codeboost_dagster.core.sandbox.docker_backend import LABEL, docker_client
+
+    containers = docker_client().containers.list(all=True, filters={"label": LABEL})
+    return {container.id for container in containers if container.labels[LABEL].startswith(f"{run_pid}-")}
+
+
+def _cmdlines(pid: int) -> list[bytes]:
+    found = []
+    for child in _descendants(pid):
+        try:
+            found.append(Path(f"/proc/{child}/cmdline").read_bytes())
+        except OSError:
+            continue
+    return found
+
+
+def _in_stage(process: subprocess.Popen, stage: str, backend: str) -> bool:
+    """Augmentation: a worker of its spawned process pool runs. Execution: a sandbox server runs
+    (`python3 -s -c SERVER_SOURCE` below the run, or a container the run opened)."""
+    if stage == AUGMENTATION:
+        return any(b"spawn_main" in line for line in _cmdlines(process.pid))
+    if backend == "docker":
+        return bool(_sandbox_containers(process.pid))
+    return any(b"-s\x00-c" in line for line in _cmdlines(process.pid))
+
+
+@pytest.mark.parametrize(
+    ("backend", "stage"),
+    [
+        ("forkserver", AUGMENTATION),
+        ("forkserver", EXECUTION),
+        pytest.param("docker", AUGMENTATION, marks=pytest.mark.docker),
+        pytest.param("docker", EXECUTION, marks=pytest.mark.docker),
+    ],
+)
+def test_a_run_killed_mid_stage_leaves_no_process_or_container_within_10_s(root, backend, stage):
+    """kill -9 of the run while its augmentation pool or its sandbox servers work: within 10 s
+    nothing it started is left (pool workers, resource tracker, servers, their programs,
+    containers), and the rerun gives the same ids."""
+    if backend == "docker":
+        require_docker()
     _run(root)
     before = _ids(root)
-    process = _start(root)
+    process = _start(root, backend=backend)
     deadline = time.monotonic() + 300
-    while not any(
-        b"-s\x00-c" in Path(f"/proc/{pid}/cmdline").read_bytes()
-        for pid in _descendants(process.pid)
-        if Path(f"/proc/{pid}/cmdline").exists()
-    ):
+    while not _in_stage(process, stage, backend):
         assert process.poll() is None and time.monotonic() < deadline, process.stdout.read()[-3000:]
-        time.sleep(0.1)
-    _kill_and_wait_for_orphans(process)
+        time.sleep(0.05)
+    _kill_and_wait_for_orphans(process, within_s=10)
+    if backend == "docker":
+        deadline = time.monotonic() + 10
+        while (left := _sandbox_containers(process.pid)) and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert not left, f"sandbox containers of the killed run still exist 10 s later: {left}"
     _run(root)
     assert _ids(root) == before
 

@@ -39,6 +39,12 @@ def _diff(canonical: str, variant: str) -> list[str]:
     return [f"      {line}" for line in lines]
 
 
+def _stopped_at(program: dict) -> str:
+    """For a run stopped at its wall limit, that limit (a mutated variant's derives from variant 0's run)."""
+    limit = program.get("wall_limit_s")
+    return f" at its {limit:g} s wall limit" if program["status"] == "timeout" and limit is not None else ""
+
+
 def _origin_line(variant: dict | None) -> str:
     """The dump line of the canonical program's first line that came from the snippet."""
     if variant is None:
@@ -86,6 +92,7 @@ def trace(identifier: str, read: TableReader) -> list[str]:
         lines.append(
             f"program {program['program_id']}: test case {program['case_index']}, {program['status']}"
             + (f" ({program['error_type']})" if program["error_type"] else "")
+            + _stopped_at(program)
         )
     canonical = None
     if variant:

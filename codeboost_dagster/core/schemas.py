@@ -90,8 +90,12 @@ EXECUTION_RECORDS = pa.schema(
         pa.field("started_at", pa.string(), nullable=False),
         pa.field("finished_at", pa.string(), nullable=False),
         pa.field("detail", pa.string()),
+        pa.field("wall_limit_s", pa.float64()),
     ]
 )
+"""One row per (variant, test case) run. `wall_limit_s` is the wall limit the run had: the sandbox's,
+or for a mutated variant one derived from its original's run (`SandboxLimits.variant_wall_factor`);
+a `timeout` row was stopped there. Null for a run that never reached a sandbox."""
 
 TRAINING_TASKS = pa.schema(
     [

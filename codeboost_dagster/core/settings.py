@@ -107,6 +107,17 @@ class SandboxLimits:
     max_file_bytes: int = 10 * 1024**2
     program_path: str = "/sandbox/main.py"
     working_dir: str = "/sandbox"
+    variant_wall_factor: float = 10.0
+    input_variant_wall_factor: float = 10.0
+    variant_wall_min_s: float = 0.1
+    """Wall limit of a mutated variant's run in the execution stage: the factor times its original's
+    (variant 0's) slowest finished run, at least `variant_wall_min_s`, at most `wall_time_s`; the
+    full limit when the original did not finish. Input-level variants (other stdin or arguments)
+    take `input_variant_wall_factor`, the same by default: the sample's rows carry no test cases,
+    so it has no input-level variants to measure one on. A lowered limit stops only a program that used the CPU (one
+    starved by load or sleeping gets more time, up to `wall_time_s`). Measured on the sample
+    (BENCHMARKS.md, pipeline): finished variants take at most 5.5x their original's time, and no
+    run stopped at its derived limit finishes within the full 5 s."""
 
 
 @dataclass(frozen=True)
@@ -142,10 +153,12 @@ class TaskSettings:
     probe_edits: int = 1
     """Literals (numbers, string characters, stdin characters) each probe changes."""
     check_wall_factor: float = 10.0
-    check_wall_min_s: float = 0.5
+    check_wall_min_s: float = 0.1
     """Wall limit of every check, probe, audit and reward re-run: `check_wall_factor` times the ground
     truth's own wall time, at least `check_wall_min_s`, at most the sandbox's limit; a spinning answer
-    costs a fraction of a second, not the method's 5 s."""
+    costs a fraction of a second, not the method's 5 s. Like a variant's, the limit stops only a
+    program that used the CPU, so load does not cost a right answer its reward. Measured as for
+    variants (BENCHMARKS.md, pipeline): no check stopped at its limit finishes within 5 s."""
     exploit_stubs: tuple[str, ...] = ("noop", "prompt_example", "print_and_exit", "previous_line", "next_line")
     """Trivial answers scored against every backward task at build time (core.exploit_audit); a task
     one of them passes is dropped as `exploitable`."""

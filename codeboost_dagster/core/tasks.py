@@ -40,7 +40,7 @@ from codeboost_dagster.core.masking import indentation, mask, maskable_lines, no
 from codeboost_dagster.core.probes import perturbations
 from codeboost_dagster.core.prompts import RunContext, backward_prompt, forward_prompt
 from codeboost_dagster.core.reward_score import max_score, reproduces, score_outputs
-from codeboost_dagster.core.sandbox import ExecutionResult, Program
+from codeboost_dagster.core.sandbox import ExecutionResult, Program, derived_wall_time_s
 from codeboost_dagster.core.schemas import TASK_DROPS, TRAINING_TASKS
 from codeboost_dagster.core.settings import RewardSettings, SandboxLimits, TaskSettings
 
@@ -84,6 +84,8 @@ def exclusion_reason(record: dict, settings: TaskSettings) -> tuple[str, str | N
     status = record["status"]
     if status == "ok":
         return None
+    if status == "timeout" and record.get("wall_limit_s") is not None:
+        return "status_timeout", f"stopped at its {record['wall_limit_s']:g} s wall limit"
     if status != "error":
         return f"status_{status}", None
     if record["error_type"] in settings.allowed_error_types:
@@ -93,7 +95,7 @@ def exclusion_reason(record: dict, settings: TaskSettings) -> tuple[str, str | N
 
 def check_wall_time_s(wall_ms: float, settings: TaskSettings, limits: SandboxLimits) -> float:
     """Wall limit of a check or re-run: a multiple of the ground truth's own wall time, bounded."""
-    return min(limits.wall_time_s, max(settings.check_wall_min_s, settings.check_wall_factor * wall_ms / 1000))
+    return derived_wall_time_s(wall_ms, settings.check_wall_factor, settings.check_wall_min_s, limits.wall_time_s)
 
 
 def _context(record: dict, limits: SandboxLimits) -> RunContext:

@@ -26,6 +26,7 @@ from codeboost_dagster.metadata import (
     counts_table,
     frame_table,
     histogram_plot,
+    slot_time_metadata,
     stage_metadata,
 )
 from codeboost_dagster.resources.parquet_io import STREAMED_INPUT
@@ -60,9 +61,10 @@ def execution_records(
     scale_out: StageExecutor,
     augmented_variants: ParquetFile,
 ):
-    """Stdout, stderr, status, error type and timings of every (variant, test case) run."""
+    """Stdout, stderr, status, error type and timings of every (variant, test case) run; mutated
+    variants run under a wall limit derived from their original's run (`wall_limit_s`)."""
     config = settings.for_stage(context)
-    tally = ExecutionTally(config.scale_out.summary_sample_rows, SLOWEST_SHOWN)
+    tally = ExecutionTally(config.scale_out.summary_sample_rows, SLOWEST_SHOWN, config.sandbox.wall_time_s)
     progress = batch_progress(context, "execution_records", "execution", config.scale_out.progress_interval_s)
 
     def on_batch(batch, records, report) -> None:
@@ -81,6 +83,7 @@ def execution_records(
                     pd.Series(tally.wall_ms_sample, dtype=float), "wall time per program (sample)", "ms"
                 ),
                 "slowest": frame_table(tally.slowest()),
+                **slot_time_metadata(tally.slot_time),
                 "backend": sandbox.backend,
                 "python_version": MetadataValue.text(", ".join(sorted(tally.python_versions))),
                 **stage_metadata(stage, scale_out.place),

@@ -1,9 +1,9 @@
 """Training tasks: certified forward and backward tasks from execution records (METHOD.md section 5).
 
 The builder runs its checks (determinism, load-bearing masks, hidden probes, the exploit audit) in
-the configured sandbox; their counts, the audit's examples and a plot of probes per task are
-metadata, and the blocking `exploit_audit` check re-reads the audit so that no task a stub passes
-reaches the verl dataset.
+the configured sandbox; their counts, the sandbox-slot time of each kind of check, the audit's
+examples and a plot of probes per task are metadata, and the blocking `exploit_audit` check
+re-reads the audit so that no task a stub passes reaches the verl dataset.
 """
 
 import pandas as pd
@@ -18,8 +18,17 @@ from dagster import (
 )
 
 from codeboost_dagster.core.exploit_audit import FORWARD_STUBS, STUBS
+from codeboost_dagster.core.slot_time import SlotTime
 from codeboost_dagster.core.tasks import TaskBuild, build_tasks
-from codeboost_dagster.metadata import bar_plot, check_result, counts_table, frame_table, preview, progress_logger
+from codeboost_dagster.metadata import (
+    bar_plot,
+    check_result,
+    counts_table,
+    frame_table,
+    preview,
+    progress_logger,
+    slot_time_metadata,
+)
 from codeboost_dagster.resources.sandbox import SandboxResource
 from codeboost_dagster.resources.settings import SettingsResource, reads_settings
 
@@ -130,11 +139,14 @@ def training_tasks(
 ):
     """Certified error-aware forward/backward tasks; every run that gives none is reported with its reason."""
     config = settings.for_stage(context)
+    slot_time = SlotTime(config.sandbox.wall_time_s)
     with sandbox.open(config.sandbox) as opened:
 
         def run(programs, phase: str):
             context.log.info(f"{phase}: {len(programs)} runs on the {sandbox.backend} sandbox")
-            return opened.run_many(programs, progress=progress_logger(context.log, f"tasks, {phase}"))
+            results = opened.run_many(programs, progress=progress_logger(context.log, f"tasks, {phase}"))
+            slot_time.add_results(phase, results)
+            return results
 
         build = build_tasks(execution_records, config.tasks, config.sandbox, run, config.reward)
     tasks, dropped = build.tasks, build.dropped
@@ -150,6 +162,7 @@ def training_tasks(
             "example_prompt": MetadataValue.md(f"````text\n{example}\n````"),
             "preview": preview(tasks, ["task_id", "task_type", "split", "error_type", "snippet_id"]),
             **_certification_metadata(build),
+            **slot_time_metadata(slot_time),
         },
     )
     yield Output(

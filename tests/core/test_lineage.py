@@ -43,3 +43,11 @@ def test_an_exact_duplicate_removed_by_curation_shows_distance_zero():
 def test_an_unknown_id_is_an_error():
     with pytest.raises(UnknownId):
         trace("nothing", _reader({}))
+
+
+def test_a_run_stopped_at_a_derived_limit_names_that_limit():
+    records = pd.DataFrame(
+        [{"program_id": "p1", "variant_id": "v1", "case_index": 0, "status": "timeout", "error_type": None}]
+    )
+    lines = trace("p1", _reader({"execution_records": records.assign(wall_limit_s=0.1)}))
+    assert lines[0] == "program p1: test case 0, timeout at its 0.1 s wall limit"

@@ -107,6 +107,12 @@ def test_metadata_for_the_ui(pipeline):
     assert "| print_and_exit " in tasks["exploit_audit"].value
     assert "data:image/png;base64" in tasks["probes_per_task_plot"].value
     assert tasks["nondeterministic_dropped"].value == 0
+    for stage, kinds in (("execution_records", {"execution"}), ("training_tasks", {"determinism", "probes"})):
+        slot_time = [record.data for record in metadata[stage]["slot_time"].records]
+        assert kinds <= {row["kind"] for row in slot_time}
+        assert abs(sum(row["share"] for row in slot_time) - 1) < 0.01
+        assert "data:image/png;base64" in metadata[stage]["slot_time_plot"].value
+        assert 0 <= metadata[stage]["slot_share_stopped"].value < 1
 
 
 def test_programs_are_canonical_and_trace_back_to_their_lines(pipeline):

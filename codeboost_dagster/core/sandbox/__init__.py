@@ -16,8 +16,8 @@ from codeboost_dagster.core.settings import SandboxLimits
 
 from .base import Sandbox, SandboxUnavailable
 from .labels import classify, parse_error_type
-from .program import Program, program_from_test_case, programs_from_test_cases, stitch
-from .result import STATUSES, ExecutionResult, Status
+from .program import Program, derived_wall_time_s, program_from_test_case, programs_from_test_cases, stitch
+from .result import FINISHED_STATUSES, STATUSES, ExecutionResult, Status
 
 BACKENDS: tuple[str, ...] = ("forkserver", "subprocess", "docker")
 DEFAULT_BACKEND = "forkserver"
@@ -56,6 +56,7 @@ def run(program: Program, limits: SandboxLimits | None = None, backend: str = DE
 __all__ = [
     "BACKENDS",
     "DEFAULT_BACKEND",
+    "FINISHED_STATUSES",
     "STATUSES",
     "ExecutionResult",
     "Program",
@@ -63,6 +64,7 @@ __all__ = [
     "SandboxUnavailable",
     "Status",
     "classify",
+    "derived_wall_time_s",
     "open_sandbox",
     "parse_error_type",
     "program_from_test_case",

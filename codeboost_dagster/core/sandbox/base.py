@@ -213,12 +213,12 @@ class Sandbox(ABC):
 
     def _run_on(self, slot: Slot, program: Program) -> ExecutionResult:
         started = time.time()
+        wall_time_s = min(program.wall_time_s or self.limits.wall_time_s, self.limits.wall_time_s)
         try:
             worn_out = self.recycle_after is not None and slot.runs >= self.recycle_after
             if slot.channel is None or worn_out or not slot.channel.alive():
                 self._discard(slot, force=False)
                 self._start(slot)
-            wall_time_s = min(program.wall_time_s or self.limits.wall_time_s, self.limits.wall_time_s)
             request = {"code": stitch(program), "stdin": program.stdin, "wall_time_s": wall_time_s}
             try:
                 slot.channel.send(request)
@@ -226,20 +226,20 @@ class Sandbox(ABC):
                 self._discard(slot)
                 self._start(slot)
                 slot.channel.send(request)
-            reply = slot.channel.receive(wall_time_s + REPLY_GRACE_S)
+            reply = slot.channel.receive(self.limits.wall_time_s + REPLY_GRACE_S)  # a lowered limit may grow
         except (ChannelError, SandboxUnavailable) as error:
             self._discard(slot)
-            return self._failure(str(error), started)
+            return self._failure(str(error), started, wall_time_s)
         if "fatal" in reply:
             self._discard(slot)
-            return self._failure(f"sandbox server failed: {reply['fatal']}", started)
+            return self._failure(f"sandbox server failed: {reply['fatal']}", started, wall_time_s)
         slot.runs += 1
         if reply.get("recycle"):
             self._discard(slot, force=False)
-        return self._result(reply)
+        return self._result(reply, wall_time_s)
 
     # ---- results --------------------------------------------------------------------------
-    def _result(self, reply: dict[str, Any]) -> ExecutionResult:
+    def _result(self, reply: dict[str, Any], wall_limit_s: float) -> ExecutionResult:
         status, error_type = classify(reply, self.limits)
         if reply.get("setup_error"):
             returncode = None
@@ -261,9 +261,10 @@ class Sandbox(ABC):
             started_at=_iso(reply["started_at"]),
             finished_at=_iso(reply["finished_at"]),
             detail=f"sandbox setup failed: {reply['setup_error']}" if reply.get("setup_error") else None,
+            wall_limit_s=reply.get("wall_limit_s", wall_limit_s),
         )
 
-    def _failure(self, detail: str, started: float) -> ExecutionResult:
+    def _failure(self, detail: str, started: float, wall_limit_s: float) -> ExecutionResult:
         finished = time.time()
         return ExecutionResult(
             stdout="",
@@ -279,4 +280,5 @@ class Sandbox(ABC):
             started_at=_iso(started),
             finished_at=_iso(finished),
             detail=detail,
+            wall_limit_s=wall_limit_s,
         )

@@ -45,6 +45,12 @@ class Program:
         return self.func_name is not None
 
 
+def derived_wall_time_s(reference_ms: float, factor: float, floor_s: float, ceiling_s: float) -> float:
+    """A run's wall limit derived from a reference run that finished in `reference_ms`: `factor`
+    times it, at least `floor_s`, at most `ceiling_s` (the sandbox's own limit)."""
+    return min(ceiling_s, max(floor_s, factor * reference_ms / 1000))
+
+
 def render_value(value: Any) -> str:
     """Python source for a JSON value: repr, except non-finite floats (repr gives `nan`)."""
     if isinstance(value, float) and not math.isfinite(value):

@@ -8,6 +8,8 @@ from typing import Any, Literal
 
 Status = Literal["ok", "error", "timeout", "memory", "output_limit", "sandbox_error"]
 STATUSES: tuple[str, ...] = ("ok", "error", "timeout", "memory", "output_limit", "sandbox_error")
+FINISHED_STATUSES: tuple[str, ...] = ("ok", "error", "memory")
+"""A run with one of these ended by itself: its wall time says how long the program takes."""
 
 
 @dataclass(frozen=True)
@@ -26,6 +28,8 @@ class ExecutionResult:
     command: the command line as shown to the model, e.g. "python3 /sandbox/main.py".
     started_at / finished_at: UTC ISO-8601 strings with milliseconds ("...T12:00:00.123+00:00").
     detail: the harness's reason for a sandbox_error (None otherwise); never shown to the model.
+    wall_limit_s: the wall limit this run had (the sandbox's, or lower where the run's was derived
+      from another run); None for a program that never reached a sandbox.
     """
 
     stdout: str
@@ -41,6 +45,7 @@ class ExecutionResult:
     started_at: str
     finished_at: str
     detail: str | None = None
+    wall_limit_s: float | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """Plain dict of every field, for Parquet rows and metadata."""

@@ -9,7 +9,7 @@ Protocol (one JSON object per line on the server's stdin / stdout):
   server -> {"ready": true, "python_version", "program_path", "isolation", "preloaded"} or {"fatal": reason}
   host -> request {"code", "stdin", "wall_time_s"}   (wall_time_s: at most the limits' wall time)
   server -> facts {"stdout", "stderr", "exit_code", "signal", "killed_for", "cpu_ms", "wall_ms",
-                   "started_at", "finished_at", "setup_error"}
+                   "started_at", "finished_at", "setup_error", "wall_limit_s", "recycle"}
 The server reports facts (how the program ended, whether it killed it and why); the host
 turns them into status labels.
 
@@ -29,9 +29,9 @@ import atexit
 import builtins
 import contextlib
 import gc
+import itertools
 import json
 import os
-import random
 import resource
 import select
 import signal
@@ -59,10 +59,10 @@ MS_RELATIME = 1 << 21
 KEPT_MOUNT_FLAGS = ((2, MS_NOSUID), (4, MS_NODEV), (8, MS_NOEXEC), (1024, 1024), (2048, 2048), (4096, MS_RELATIME))
 
 HEAP_SIZE_CLASSES = 32  # pymalloc's small-object classes: 16-byte steps up to 512 bytes
-HEAP_SHIFT_BLOCKS = 256  # blocks taken per class at most: two runs share an address with p ~ 1/256
+BYTES_HEADER = 33  # sys.getsizeof(b""): a bytes object of n bytes takes n + 33 (one block of 16 c)
 # Types CPython reuses from free lists rather than the size classes (`id([])` is otherwise fixed).
 FREE_LIST_TYPES = (list, dict, lambda: float(os.getpid()), lambda: (os.getpid(),), lambda: (0, os.getpid()))
-LARGE_BLOCK_STEP = 4096  # bytes; shifts the C allocator's heap by up to HEAP_SHIFT_BLOCKS pages
+LARGE_BLOCK_STEP = 4096  # bytes; shifts the C allocator's heap by 1 to 256 pages
 
 PR_SET_PDEATHSIG = 1
 PR_SET_DUMPABLE = 4
@@ -89,6 +89,8 @@ EMPTY_DIRS = {
 DEVICES = ("null", "zero", "full", "random", "urandom")
 SETUP_FAILED_EXIT = 127
 READ_CHUNK = 65536
+HOST_GONE = "host_gone"
+STARVED_CPU_SHARE = 0.5  # a program below this share of CPU at a lowered limit gets more time
 
 
 class Libc:
@@ -137,6 +139,7 @@ class Server:
         self.drop_caps = False
         self.libc = load_libc()
         self.isolation = {"uid": self.uid if self.uid is not None else os.geteuid()}
+        self.control_fd = None  # the host's requests; set by main() once the server is up
         self.workdir = self.limits["working_dir"]
         self.scratch = [self.workdir, "/tmp", "/dev/shm"] if config["private_scratch"] else []
         if config["isolate"]:
@@ -314,9 +317,13 @@ class Server:
             os.close(fd)
         outputs = {out_r: bytearray(), err_r: bytearray()}
         wall_time_s = min(float(request.get("wall_time_s") or self.limits["wall_time_s"]), self.limits["wall_time_s"])
-        killed_for = self.supervise(pid, outputs, start + wall_time_s)
+        killed_for, wall_limit_s = self.supervise(pid, outputs, start, wall_time_s)
         if killed_for:
             os.kill(pid, signal.SIGKILL)
+        if killed_for == HOST_GONE:  # nobody reads the reply: leave nothing behind, now
+            self.kill_everything_else()
+            self.close()
+            os._exit(0)
         _, status, usage = os.wait4(pid, 0)
         wall_ms = (time.monotonic() - start) * 1000
         self.kill_everything_else()
@@ -335,32 +342,50 @@ class Server:
             "started_at": started_at,
             "finished_at": started_at + wall_ms / 1000,
             "setup_error": setup_error or None,
+            "wall_limit_s": wall_limit_s,
             "recycle": self.wipe_scratch(),
         }
 
-    def supervise(self, pid: int, outputs: dict, deadline: float):
-        """Read output until the child exits; return "timeout"/"output_limit" if we must kill it."""
+    def supervise(self, pid: int, outputs: dict, start: float, wall_time_s: float):
+        """Read output until the child exits. Returns ("timeout" | "output_limit" | HOST_GONE | None,
+        the wall limit the run ended with); HOST_GONE: the host's end of the control channel closed.
+
+        A lowered limit (a run's own, below the sandbox's) stops only a program that used the CPU:
+        one that got less than STARVED_CPU_SHARE of the time on a CPU by then (the machine was
+        loaded, or it sleeps or waits) gets the same time again, up to the sandbox's limit."""
         poller = select.poll()
         for fd in outputs:
             poller.register(fd, select.POLLIN)
+        if self.control_fd is not None:  # the host's end closing: it died (kill -9 included)
+            poller.register(self.control_fd, select.POLLHUP)
         try:
             pidfd = os.pidfd_open(pid)
             poller.register(pidfd, select.POLLIN)
         except (AttributeError, OSError):
             pidfd = None
+        ceiling = start + self.limits["wall_time_s"]
+        deadline = start + wall_time_s
+
+        def ended(reason):
+            return reason, round(deadline - start, 6)
+
         try:
             while True:
-                remaining = deadline - time.monotonic()
-                if remaining <= 0:
-                    return "timeout"
-                timeout_ms = remaining * 1000 if pidfd is not None else min(remaining * 1000, 5)
+                now = time.monotonic()
+                if now >= deadline:
+                    if deadline >= ceiling or cpu_seconds(pid) >= STARVED_CPU_SHARE * (now - start):
+                        return ended("timeout")
+                    deadline = min(ceiling, now + wall_time_s)
+                timeout_ms = (deadline - now) * 1000 if pidfd is not None else min((deadline - now) * 1000, 5)
                 for fd, _ in poller.poll(timeout_ms):
                     if fd == pidfd:
-                        return None
+                        return ended(None)
+                    if fd == self.control_fd:
+                        return ended(HOST_GONE)
                     if not self.read_into(fd, outputs, poller):
-                        return "output_limit"
+                        return ended("output_limit")
                 if pidfd is None and os.waitid(os.P_PID, pid, os.WEXITED | os.WNOHANG | os.WNOWAIT):
-                    return None
+                    return ended(None)
         finally:
             if pidfd is not None:
                 os.close(pidfd)
@@ -510,22 +535,22 @@ def shift_heap() -> list:
 
     Forked children of one warm server share its allocator state, so otherwise every run would
     see the same addresses, and a program printing `object()`, `id(x)` or a default repr would
-    pass the determinism check. Takes a random number of blocks from every small-object size
-    class (a bytearray of n bytes holds an n + 1 byte buffer) and one random large block, so
-    each class's next block is at a random offset; for the types CPython recycles through free
-    lists, it takes a random number and puts one random one back on top of the list.
-    The randomness is the kernel's, not the forked `random` state."""
-    rng = random.SystemRandom()
-    held = [
-        bytearray(16 * size_class - 1)
-        for size_class in range(1, HEAP_SIZE_CLASSES + 1)
-        for _ in range(rng.randrange(HEAP_SHIFT_BLOCKS))
-    ]
-    held.append(bytearray(LARGE_BLOCK_STEP * rng.randrange(1, HEAP_SHIFT_BLOCKS)))
-    for make in FREE_LIST_TYPES:  # no temporary containers here: one freed last would be on top
+    pass the determinism check. Takes a random number (0-255) of blocks from every small-object
+    size class, one object per block (objects of 16 bytes, one-digit ints of 32, bytes objects
+    of exactly one block above), and one random large block, so each class's next block is at a
+    random offset; for the types CPython recycles through free lists, it takes a random number and
+    puts one random one back on top of the list. The randomness is the kernel's (os.urandom), not
+    the forked `random` state. Most of its cost is the memory it touches (about 1 MiB)."""
+    draws = os.urandom(HEAP_SIZE_CLASSES + 1 + 2 * len(FREE_LIST_TYPES))
+    held = [[object() for _ in range(draws[0])], list(range(1 << 20, (1 << 20) + draws[1]))]
+    for size_class in range(3, HEAP_SIZE_CLASSES + 1):
+        held.append(list(map(bytes, itertools.repeat(16 * size_class - BYTES_HEADER, draws[size_class - 1]))))
+    held.append(bytearray(LARGE_BLOCK_STEP * (1 + draws[HEAP_SIZE_CLASSES])))
+    for index, make in enumerate(FREE_LIST_TYPES):  # no temporary containers: one freed last would be on top
+        count, top = draws[HEAP_SIZE_CLASSES + 1 + 2 * index : HEAP_SIZE_CLASSES + 3 + 2 * index]
         first = len(held)
-        held.extend(make() for _ in range(1 + rng.randrange(HEAP_SHIFT_BLOCKS)))
-        del held[rng.randrange(first, len(held))]
+        held.extend(make() for _ in range(1 + count))
+        del held[first + top % (1 + count)]
     return held
 
 
@@ -574,6 +599,16 @@ def interpreter_prefixes() -> list:
     paths.add(os.path.dirname(os.path.realpath(sys.executable)))
     covered = tuple("/" + name + "/" for name in ROOT_TOP_LEVEL)
     return sorted(p for p in paths if not (p + "/").startswith(covered) and p != "/")
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time a running process has used so far (0 if it is gone)."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as handle:
+            fields = handle.read().rsplit(b")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def direct_children() -> list:
@@ -638,6 +673,7 @@ def main() -> None:
     except Exception as error:
         send({"fatal": f"{type(error).__name__}: {error}"})
         return
+    server.control_fd = control_in
     send(
         {
             "ready": True,

@@ -25,6 +25,7 @@ from codeboost_dagster.core.scale_out.parquet_streams import (
     ParquetFile,
     ParquetSink,
     TableSource,
+    grouped_batches,
     source_batches,
     source_rows,
 )
@@ -76,6 +77,12 @@ class StreamedStage:
         return cls(outputs, len(reports), retried, sum(report.lost is not None for report in reports))
 
 
+def variant_batches(variants: TableSource, settings: ScaleOutSettings) -> Iterator[pd.DataFrame]:
+    """The variants in batches of about `execution_batch_rows`, a snippet's variants in one batch
+    (its mutated variants' wall limits derive from its original's run, see core.variant_runs)."""
+    return grouped_batches(source_batches(variants, settings.execution_batch_rows), "snippet_id")
+
+
 def execute_on_ray(
     variants: TableSource,
     out_path: Path,
@@ -86,7 +93,7 @@ def execute_on_ray(
     """Run every (variant, test case) on the pools; records go to `out_path` as batches finish."""
     finished = pools.run(
         "execute",
-        source_batches(variants, settings.execution_batch_rows),
+        variant_batches(variants, settings),
         lost_records,
         settings.batch_retries,
         source_rows(variants),
@@ -107,7 +114,7 @@ def execute_here(
     batch's tail); records go to `out_path` as batches finish."""
     with concurrent.futures.ThreadPoolExecutor(max_workers=settings.batches_per_pool) as threads:
         finished = run_batches(
-            source_batches(variants, settings.execution_batch_rows),
+            variant_batches(variants, settings),
             LocalCalls(threads, execute_variants, sandbox, backend),
             lambda batch, detail: lost_records(batch, detail, backend),
             window=settings.batches_per_pool + settings.queued_batches_per_pool,

@@ -7,7 +7,7 @@ A source is either a DataFrame already in memory (the IO manager loaded it) or a
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -61,6 +61,28 @@ def source_batches(source: TableSource, batch_rows: int) -> Iterator[pd.DataFram
         return
     for start in range(0, len(source), batch_rows):
         yield source.iloc[start : start + batch_rows].reset_index(drop=True)
+
+
+def grouped_batches(batches: Iterable[pd.DataFrame], column: str) -> Iterator[pd.DataFrame]:
+    """The same rows in the same order, re-cut so that adjacent rows sharing a value of `column`
+    stay in one batch: a group that runs on into the next batch moves there whole (that batch
+    grows by at most the group; other batches keep their size)."""
+    held: pd.DataFrame | None = None
+    for batch in batches:
+        if batch.empty:
+            continue
+        if held is not None:
+            key = batch[column].iat[0]
+            keys = held[column]
+            start = len(held)
+            while start > 0 and keys.iat[start - 1] == key:
+                start -= 1
+            batch = pd.concat([held.iloc[start:], batch], ignore_index=True)
+            if start:
+                yield held.iloc[:start].reset_index(drop=True)
+        held = batch.reset_index(drop=True)
+    if held is not None:
+        yield held
 
 
 class ParquetSink:

@@ -13,18 +13,22 @@ import pandas as pd
 import pyarrow as pa
 
 from codeboost_dagster.core.augmentation import AugmentationResult, accounting_problems, mutation_counts
+from codeboost_dagster.core.slot_time import SlotTime
 from codeboost_dagster.core.variant_runs import plan_runs
 
-SLOWEST_COLUMNS = ["program_id", "variant_id", "status", "wall_ms", "cpu_ms"]
+SLOWEST_COLUMNS = ["program_id", "variant_id", "status", "wall_ms", "cpu_ms", "wall_limit_s"]
+EXECUTION = "execution"
 
 
 @dataclass
 class ExecutionTally:
-    """Execution records seen so far: counts by status and error type, a reservoir of wall times,
-    the slowest runs, and batches whose records do not match their planned runs."""
+    """Execution records seen so far: counts by status and error type, sandbox-slot seconds and runs
+    by how they ended (`slot_time`), a reservoir of wall times, the slowest runs, and batches whose
+    records do not match their planned runs."""
 
     sample_rows: int
     slowest_kept: int
+    full_limit_s: float
     seed: int = 0
     planned: int = 0
     records: int = 0
@@ -35,10 +39,12 @@ class ExecutionTally:
     mismatched_batches: list[int] = field(default_factory=list)
     _slowest: list[tuple[float, int, tuple]] = field(default_factory=list)
     _seen: int = 0
+    slot_time: SlotTime = field(init=False)
     _rng: random.Random = field(init=False)
 
     def __post_init__(self) -> None:
         self._rng = random.Random(self.seed)
+        self.slot_time = SlotTime(self.full_limit_s)
 
     def add(self, index: int, variants: pd.DataFrame, records: pa.Table) -> None:
         """Count one batch: its planned run ids must be exactly the program ids of its records."""
@@ -52,6 +58,7 @@ class ExecutionTally:
         self.by_error_type.update(value for value in records.column("error_type").to_pylist() if value is not None)
         self.python_versions.update(value for value in records.column("python_version").to_pylist() if value)
         for row in records.select(SLOWEST_COLUMNS).to_pylist():
+            self.slot_time.add(EXECUTION, row["status"], row["wall_ms"], row["wall_limit_s"])
             self._keep_wall_time(row["wall_ms"])
             entry = (row["wall_ms"], self.records, tuple(row[name] for name in SLOWEST_COLUMNS))
             if len(self._slowest) < self.slowest_kept:

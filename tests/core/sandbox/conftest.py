@@ -7,32 +7,18 @@ docker/sandbox/start_dockerd.sh, then docker/sandbox/build_image.sh).
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable, Iterator
 
 import pytest
 
-from codeboost_dagster.core.sandbox import Sandbox, SandboxUnavailable, open_sandbox
+from codeboost_dagster.core.sandbox import Sandbox, open_sandbox
 from codeboost_dagster.core.settings import SandboxLimits
+from tests.helpers import require_docker
 
 # Small limits keep adversarial programs quick; the mechanisms are the ones the defaults use.
 TEST_LIMITS = SandboxLimits(wall_time_s=2.0, cpu_time_s=1.0, memory_bytes=256 * 1024**2)
 
 BACKENDS = ["forkserver", "subprocess", pytest.param("docker", marks=pytest.mark.docker)]
-
-
-def require_docker() -> None:
-    """Skip (or, under CI, fail) unless a Docker engine answers and the sandbox image exists."""
-    from codeboost_dagster.core.sandbox.docker_backend import DEFAULT_IMAGE, docker_client, image_exists
-
-    try:
-        client = docker_client()
-        if not image_exists(client, DEFAULT_IMAGE):
-            raise SandboxUnavailable(f"image {DEFAULT_IMAGE} missing (docker/sandbox/build_image.sh)")
-    except SandboxUnavailable as error:
-        if os.environ.get("CI") == "true":
-            pytest.fail(f"CI=true but the docker backend cannot run: {error}")
-        pytest.skip(str(error))
 
 
 def start(backend: str, limits: SandboxLimits = TEST_LIMITS, concurrency: int = 1, **options) -> Sandbox:

@@ -149,6 +149,18 @@ def test_result_record_is_complete(sandbox):
     assert started.utcoffset().total_seconds() == 0 and started <= finished
 
 
+def test_a_lowered_limit_stops_a_program_that_spins_not_one_that_waits(sandbox, test_limits):
+    """A run's own limit (derived from another run) counts CPU use: a program that got little CPU by
+    then (it sleeps, or the machine was loaded) gets the time again, up to the sandbox's limit."""
+    spinning = sandbox.run(Program("while True:\n    pass\n", wall_time_s=0.2))
+    assert spinning.status == "timeout" and 0.2 <= spinning.wall_limit_s < test_limits.wall_time_s
+    waiting = sandbox.run(Program("import time\ntime.sleep(0.5)\nprint('awake')\n", wall_time_s=0.2))
+    assert waiting.status == "ok" and waiting.stdout == "awake\n"
+    assert 0.5 <= waiting.wall_limit_s <= test_limits.wall_time_s
+    sleeping = sandbox.run(Program("import time\ntime.sleep(9)\n", wall_time_s=0.2))
+    assert sleeping.status == "timeout" and sleeping.wall_limit_s == test_limits.wall_time_s
+
+
 @pytest.mark.parametrize("backend", ["forkserver", "subprocess", pytest.param("docker", marks=pytest.mark.docker)])
 def test_run_many_keeps_order_on_two_slots(start_sandbox, backend):
     programs = [Program(f"print({index} * {index})\n") for index in range(12)] + [

@@ -66,7 +66,7 @@ def test_the_sink_gathers_batches_into_row_groups_and_checks_the_schema(tmp_path
 
 
 def test_the_tally_stays_bounded_and_flags_a_batch_whose_records_do_not_match_its_plan():
-    tally = ExecutionTally(sample_rows=5, slowest_kept=3)
+    tally = ExecutionTally(sample_rows=5, slowest_kept=3, full_limit_s=5.0)
     frame = _variants(40)
     for index, start in enumerate(range(0, 40, 10)):
         batch = frame.iloc[start : start + 10]
