@@ -175,12 +175,14 @@ def test_a_run_killed_while_writing_a_table_leaves_the_previous_table_and_the_re
 AUGMENTATION, EXECUTION = "augmentation", "execution"
 
 
-def _sandbox_containers(run_pid: int) -> set[str]:
-    """Sandbox containers a process opened (their label value starts with its pid)."""
+def _sandbox_containers(run_pid: int, status: str | None = None) -> set[str]:
+    """Sandbox containers a process opened (their label value starts with its pid), in `status`."""
     from codeboost_dagster.core.sandbox.docker_backend import LABEL, docker_client
 
-    containers = docker_client().containers.list(all=True, filters={"label": LABEL})
-    return {container.id for container in containers if container.labels[LABEL].startswith(f"{run_pid}-")}
+    # The low-level list: one call, no inspection of each container (one may remove itself meanwhile).
+    filters = {"label": LABEL, **({"status": status} if status else {})}
+    containers = docker_client().api.containers(all=True, filters=filters)
+    return {container["Id"] for container in containers if container["Labels"][LABEL].startswith(f"{run_pid}-")}
 
 
 def _cmdlines(pid: int) -> list[bytes]:
@@ -198,8 +200,8 @@ def _in_stage(process: subprocess.Popen, stage: str, backend: str) -> bool:
     (`python3 -s -c SERVER_SOURCE` below the run, or a container the run opened)."""
     if stage == AUGMENTATION:
         return any(b"spawn_main" in line for line in _cmdlines(process.pid))
-    if backend == "docker":
-        return bool(_sandbox_containers(process.pid))
+    if backend == "docker":  # running: one created but not yet started when the run dies stays
+        return bool(_sandbox_containers(process.pid, "running"))
     return any(b"-s\x00-c" in line for line in _cmdlines(process.pid))
 
 

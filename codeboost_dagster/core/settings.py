@@ -140,6 +140,12 @@ class TaskSettings:
     determinism_runs: int = 2
     """Runs of each program (the recorded one plus fresh re-runs); any difference in stdout, stderr
     or status drops it as `nondeterministic` (ids, default reprs, randomness, time)."""
+    certificate_hash_seed: int = 1
+    """One more certificate run of each program that passed the re-runs, on servers started with
+    this hash seed instead of the sandbox's 0 (core.sandbox.Variation): a program whose output
+    changes (a set of strings printed in hash order) is dropped as `hash_seed_dependent`, since a
+    fresh `python3` would print it in another order. 0 turns the run off. Reward re-runs keep the
+    ground truth's own seed."""
     mask_candidates: int = 3
     """Maskable lines (random order) checked per backward task for being load-bearing: replacing the
     line by `pass` must change stdout, stderr or status. Measured on the sample: 79.6% of candidate

@@ -6,7 +6,8 @@ builder certifies every task in the sandbox before it exists:
    errors and other error types are dropped with their reason.
 2. One run per (snippet, stdin, visible outputs): the rest are `duplicate_outputs`.
 3. Determinism: each program runs again in a fresh process; any difference in stdout, stderr or
-   status drops it as `nondeterministic`.
+   status drops it as `nondeterministic`. Then once on servers with another hash seed
+   (`certificate_variations`), as a fresh `python3` would run it: `hash_seed_dependent`.
 4. Each run becomes forward (probability `forward_fraction`) or backward. A forward task with
    empty stdout and stderr is `empty_output` (the empty answer would be right).
 5. Backward: a maskable line (core.masking) whose text appears nowhere else in its prompt and
@@ -40,15 +41,20 @@ from codeboost_dagster.core.masking import indentation, mask, maskable_lines, no
 from codeboost_dagster.core.probes import perturbations
 from codeboost_dagster.core.prompts import RunContext, backward_prompt, forward_prompt
 from codeboost_dagster.core.reward_score import max_score, reproduces, score_outputs
-from codeboost_dagster.core.sandbox import ExecutionResult, Program, derived_wall_time_s
+from codeboost_dagster.core.sandbox import ExecutionResult, Program, Variation, derived_wall_time_s
 from codeboost_dagster.core.schemas import TASK_DROPS, TRAINING_TASKS
 from codeboost_dagster.core.settings import RewardSettings, SandboxLimits, TaskSettings
 
 FORWARD = "forward"
 BACKWARD = "backward"
+DETERMINISM = "determinism"
+OTHER_HASH_SEED = "determinism, other hash seed"
+VARIED_CHECKS = ((OTHER_HASH_SEED, "hash_seed_dependent"),)
+"""The certificate's runs on varied servers (`certificate_variations`) and the drop reason of each."""
 
 Runner = Callable[[list[Program], str], list[ExecutionResult]]
-"""Runs programs in the sandbox: runner(programs, phase) -> results in order (phase names the check)."""
+"""Runs programs in the sandbox: runner(programs, phase) -> results in order (phase names the check;
+the phases of `certificate_variations` must run on sandboxes opened with their variation)."""
 
 
 @dataclass(frozen=True)
@@ -91,6 +97,14 @@ def exclusion_reason(record: dict, settings: TaskSettings) -> tuple[str, str | N
     if record["error_type"] in settings.allowed_error_types:
         return None
     return "error_type_not_allowed", record["error_type"] or "unknown"
+
+
+def certificate_variations(settings: TaskSettings) -> dict[str, Variation]:
+    """The sandboxes the certificate needs beside the default one, by the runner phase that uses
+    each: another hash seed (unless the settings turn it off)."""
+    if not settings.certificate_hash_seed:
+        return {}
+    return {OTHER_HASH_SEED: Variation(hash_seed=settings.certificate_hash_seed)}
 
 
 def check_wall_time_s(wall_ms: float, settings: TaskSettings, limits: SandboxLimits) -> float:
@@ -154,21 +168,27 @@ class _Builder:
 
     def deterministic(self, rows: list[dict]) -> list[dict]:
         reruns = max(0, self.settings.determinism_runs - 1)
-        results = self.run([self.program(record) for record in rows for _ in range(reruns)], "determinism")
-        kept = []
-        for position, record in enumerate(rows):
-            again = results[position * reruns : (position + 1) * reruns]
-            differing = [
-                result
-                for result in again
-                if (result.stdout, result.stderr, result.status)
-                != (record["stdout"], record["stderr"], record["status"])
-            ]
-            if differing:
-                self.drop(record, "nondeterministic", f"a re-run ended {differing[0].status} with other output")
-            else:
-                kept.append(record)
-        return kept
+        varied = certificate_variations(self.settings)
+        checks = [(DETERMINISM, "nondeterministic", reruns)] + [
+            (phase, reason, 1) for phase, reason in VARIED_CHECKS if phase in varied
+        ]
+        for phase, reason, runs in checks:
+            results = self.run([self.program(record) for record in rows for _ in range(runs)], phase)
+            kept = []
+            for position, record in enumerate(rows):
+                again = results[position * runs : (position + 1) * runs]
+                differing = [
+                    result
+                    for result in again
+                    if (result.stdout, result.stderr, result.status)
+                    != (record["stdout"], record["stderr"], record["status"])
+                ]
+                if differing:
+                    self.drop(record, reason, f"a {phase} run ended {differing[0].status} with other output")
+                else:
+                    kept.append(record)
+            rows = kept
+        return rows
 
     # ---- 5: load-bearing masks -------------------------------------------------------------
     def prompt(self, record: dict, index: int) -> str:

@@ -6,6 +6,8 @@ examples and a plot of probes per task are metadata, and the blocking `exploit_a
 re-reads the audit so that no task a stub passes reaches the verl dataset.
 """
 
+import contextlib
+
 import pandas as pd
 from dagster import (
     AssetCheckSpec,
@@ -19,7 +21,7 @@ from dagster import (
 
 from codeboost_dagster.core.exploit_audit import FORWARD_STUBS, STUBS
 from codeboost_dagster.core.slot_time import SlotTime
-from codeboost_dagster.core.tasks import TaskBuild, build_tasks
+from codeboost_dagster.core.tasks import TaskBuild, build_tasks, certificate_variations
 from codeboost_dagster.metadata import (
     bar_plot,
     check_result,
@@ -88,6 +90,7 @@ def _certification_metadata(build: TaskBuild) -> dict:
         else MetadataValue.md("_none_"),
         "exploitable_dropped": int((build.dropped["reason"] == "exploitable").sum()),
         "nondeterministic_dropped": int((build.dropped["reason"] == "nondeterministic").sum()),
+        "hash_seed_dependent_dropped": int((build.dropped["reason"] == "hash_seed_dependent").sum()),
         "backward_drawn": stats.get("backward_drawn", 0),
         "backward_kept": stats.get("backward_kept", 0),
     }
@@ -140,11 +143,17 @@ def training_tasks(
     """Certified error-aware forward/backward tasks; every run that gives none is reported with its reason."""
     config = settings.for_stage(context)
     slot_time = SlotTime(config.sandbox.wall_time_s)
-    with sandbox.open(config.sandbox) as opened:
+    with contextlib.ExitStack() as opened:
+        sandboxes = {
+            phase: opened.enter_context(sandbox.open(config.sandbox, variation))
+            for phase, variation in certificate_variations(config.tasks).items()
+        }
+        default = opened.enter_context(sandbox.open(config.sandbox))
 
         def run(programs, phase: str):
             context.log.info(f"{phase}: {len(programs)} runs on the {sandbox.backend} sandbox")
-            results = opened.run_many(programs, progress=progress_logger(context.log, f"tasks, {phase}"))
+            on = sandboxes.get(phase, default)
+            results = on.run_many(programs, progress=progress_logger(context.log, f"tasks, {phase}"))
             slot_time.add_results(phase, results)
             return results
 

@@ -6,7 +6,7 @@ from typing import Any
 
 from dagster import ConfigurableResource
 
-from codeboost_dagster.core.sandbox import Sandbox, open_sandbox
+from codeboost_dagster.core.sandbox import Sandbox, Variation, open_sandbox
 from codeboost_dagster.core.settings import SandboxLimits, ScaleOutSettings
 
 
@@ -20,9 +20,11 @@ class SandboxResource(ConfigurableResource):
     def _options(self) -> dict[str, Any]:
         return {"image": self.docker_image} if self.backend == "docker" else {}
 
-    def open(self, limits: SandboxLimits) -> Sandbox:
-        """Start the configured backend with the method's limits."""
-        return open_sandbox(self.backend, limits, self.concurrency, **self._options())
+    def open(self, limits: SandboxLimits, variation: Variation | None = None) -> Sandbox:
+        """Start the configured backend with the method's limits (and servers varied as `variation`
+        says: another hash seed, for the determinism certificate)."""
+        options = self._options() if variation is None else {**self._options(), "variation": variation}
+        return open_sandbox(self.backend, limits, self.concurrency, **options)
 
     def pools(self, limits: SandboxLimits, settings: ScaleOutSettings):
         """The same backend as one warm pool per node of the connected Ray cluster (`SandboxPools`)."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 
 import pandas as pd
@@ -15,7 +16,7 @@ from codeboost_dagster.core.probes import perturbations
 from codeboost_dagster.core.sandbox import Program, open_sandbox
 from codeboost_dagster.core.schemas import EXECUTION_RECORDS
 from codeboost_dagster.core.settings import TaskSettings
-from codeboost_dagster.core.tasks import build_tasks, split_of
+from codeboost_dagster.core.tasks import build_tasks, certificate_variations, split_of
 from tests.task_records import LIMITS, certified_tasks, execution_records, programs
 
 
@@ -44,6 +45,28 @@ def test_a_nondeterministic_program_is_dropped(sandbox):
     reasons = dict(zip(build.dropped["variant_id"], build.dropped["reason"]))
     assert reasons == {"v0": "nondeterministic", "v1": "nondeterministic"}
     assert build.tasks["variant_id"].tolist() == ["v2"]
+
+
+def test_output_in_hash_order_is_dropped_as_hash_seed_dependent(sandbox):
+    """The certificate's run on servers with another hash seed: a set of strings prints in hash
+    order, which a fresh `python3` changes on every run, so it is no task; sorted, it is."""
+    codes = [
+        "print({'alpha', 'beta', 'gamma', 'delta', 'epsilon'})\n",
+        "print(sorted({'alpha', 'beta', 'gamma', 'delta', 'epsilon'}))\n",
+        "print(len({'alpha', 'beta'}), hash(7))\n",
+    ]
+    records = execution_records(sandbox, codes)
+    settings = TaskSettings(forward_fraction=1.0)
+    with contextlib.ExitStack() as opened:
+        varied = {
+            phase: opened.enter_context(open_sandbox("forkserver", LIMITS, 2, variation=variation))
+            for phase, variation in certificate_variations(settings).items()
+        }
+        build = build_tasks(
+            records, settings, LIMITS, lambda programs, phase: varied.get(phase, sandbox).run_many(programs)
+        )
+    assert dict(zip(build.dropped["variant_id"], build.dropped["reason"])) == {"v0": "hash_seed_dependent"}
+    assert build.tasks["variant_id"].tolist() == ["v1", "v2"]
 
 
 def test_hygiene_empty_outputs_and_duplicate_runs(sandbox):

@@ -18,6 +18,7 @@ from .base import Sandbox, SandboxUnavailable
 from .labels import classify, parse_error_type
 from .program import Program, derived_wall_time_s, program_from_test_case, programs_from_test_cases, stitch
 from .result import FINISHED_STATUSES, STATUSES, ExecutionResult, Status
+from .variation import Variation
 
 BACKENDS: tuple[str, ...] = ("forkserver", "subprocess", "docker")
 DEFAULT_BACKEND = "forkserver"
@@ -63,6 +64,7 @@ __all__ = [
     "Sandbox",
     "SandboxUnavailable",
     "Status",
+    "Variation",
     "classify",
     "derived_wall_time_s",
     "open_sandbox",

@@ -23,6 +23,8 @@ from .labels import classify
 from .program import Program, stitch
 from .result import ExecutionResult
 from .uids import fixed_uid_block, lease_uid_block
+from .variation import DEFAULT as DEFAULT_VARIATION
+from .variation import Variation
 
 SERVER_SOURCE = (Path(__file__).parent / "server.py").read_text(encoding="utf-8")
 # The environment every program sees, whatever the backend: no host variables, a fixed hash
@@ -89,10 +91,17 @@ class Sandbox(ABC):
     backend: ClassVar[str]
     recycle_after: int | None = None
 
-    def __init__(self, limits: SandboxLimits, concurrency: int | None = None, uid_base: int | None = None) -> None:
+    def __init__(
+        self,
+        limits: SandboxLimits,
+        concurrency: int | None = None,
+        uid_base: int | None = None,
+        variation: Variation = DEFAULT_VARIATION,
+    ) -> None:
         if posixpath.dirname(limits.program_path) != limits.working_dir:
             raise ValueError("limits.program_path must sit directly in limits.working_dir")
         self.limits = limits
+        self.variation = variation
         self.concurrency = max(1, concurrency or os.cpu_count() or 1)
         # Slot i runs as uid_base + i; unless given, a block no other sandbox on this machine holds.
         self._uids = fixed_uid_block(uid_base) if uid_base is not None else lease_uid_block(self.concurrency)
@@ -107,9 +116,14 @@ class Sandbox(ABC):
     def _open_channel(self, index: int) -> Channel:
         """Start one server for slot `index` and return the channel to it."""
 
+    def _server_env(self) -> dict[str, str]:
+        """The environment a server process starts with: the sandbox's, with the variation's."""
+        return {**SANDBOX_ENV, **self.variation.server_env()}
+
     def _server_config(self, index: int) -> dict[str, Any]:
         """The config message a new server receives; backends override the isolation fields."""
         return {
+            "exec_env": self.variation.server_env(),
             "limits": dataclasses.asdict(self.limits),
             "uid": self.uid_base + index,
             "isolate": True,

@@ -22,8 +22,10 @@ from typing import Any
 
 from codeboost_dagster.core.settings import SandboxLimits
 
-from .base import SANDBOX_ENV, SANDBOX_HOSTNAME, SERVER_SOURCE, Sandbox, SandboxUnavailable
+from .base import SANDBOX_HOSTNAME, SERVER_SOURCE, Sandbox, SandboxUnavailable
 from .channel import ChannelError, LineBuffer
+from .variation import DEFAULT as DEFAULT_VARIATION
+from .variation import Variation
 
 DEFAULT_IMAGE = "codeboost-sandbox:latest"
 IMAGE_PYTHON = "/usr/bin/python3"
@@ -148,6 +150,7 @@ class DockerSandbox(Sandbox):
         recycle_after: int = DEFAULT_RECYCLE_AFTER,
         exec_mode: bool = False,
         client=None,
+        variation: Variation = DEFAULT_VARIATION,
     ) -> None:
         self.client = client or docker_client()
         if not image_exists(self.client, image):
@@ -156,7 +159,7 @@ class DockerSandbox(Sandbox):
         self.recycle_after = recycle_after
         self.exec_mode = exec_mode
         self._run_id = f"{os.getpid()}-{uuid.uuid4().hex[:8]}"
-        super().__init__(limits, concurrency, uid_base)
+        super().__init__(limits, concurrency, uid_base, variation)
 
     def _server_config(self, index: int) -> dict[str, Any]:
         return {**super()._server_config(index), "isolate": False, "exec_mode": self.exec_mode, "private_scratch": True}
@@ -179,7 +182,7 @@ class DockerSandbox(Sandbox):
                 "network_mode": "none",
                 "hostname": SANDBOX_HOSTNAME,
                 "user": f"{uid}:{uid}",
-                "environment": SANDBOX_ENV,
+                "environment": self._server_env(),
                 "working_dir": limits.working_dir,
                 "read_only": True,
                 "tmpfs": {limits.working_dir: scratch, **{path: scratch for path in SCRATCH_DIRS}},

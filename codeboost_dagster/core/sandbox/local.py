@@ -19,8 +19,10 @@ from typing import Any
 
 from codeboost_dagster.core.settings import SandboxLimits
 
-from .base import SANDBOX_ENV, SERVER_SOURCE, Sandbox, SandboxUnavailable, Slot
+from .base import SERVER_SOURCE, Sandbox, SandboxUnavailable, Slot
 from .channel import PipeChannel
+from .variation import DEFAULT as DEFAULT_VARIATION
+from .variation import Variation
 
 SYSTEM_PYTHON = "/usr/bin/python3"
 
@@ -46,15 +48,16 @@ class LocalSandbox(Sandbox):
         python: str | None = None,
         uid_base: int | None = None,
         isolate: bool = True,
+        variation: Variation = DEFAULT_VARIATION,
     ) -> None:
         self.python = python or default_interpreter()
         if not os.access(self.python, os.X_OK):
             raise SandboxUnavailable(f"sandbox interpreter {self.python} is not executable")
         self.isolate = isolate
-        super().__init__(limits, concurrency, uid_base)
+        super().__init__(limits, concurrency, uid_base, variation)
 
     def _open_channel(self, index: int) -> PipeChannel:
-        return PipeChannel([self.python, "-s", "-c", SERVER_SOURCE], env=SANDBOX_ENV)
+        return PipeChannel([self.python, "-s", "-c", SERVER_SOURCE], env=self._server_env())
 
     def _server_config(self, index: int) -> dict[str, Any]:
         return {**super()._server_config(index), "isolate": self.isolate, "exec_mode": self.exec_mode}

@@ -5,7 +5,8 @@ on the host or inside a container, so it imports nothing but the standard librar
 never imported by the package. One server serves one slot, one program at a time.
 
 Protocol (one JSON object per line on the server's stdin / stdout):
-  host -> config  {"limits", "uid", "isolate", "exec_mode", "env", "hostname", "private_scratch", "preload"}
+  host -> config  {"limits", "uid", "isolate", "exec_mode", "env", "exec_env", "hostname", "private_scratch",
+                   "preload"}
   server -> {"ready": true, "python_version", "program_path", "isolation", "preloaded"} or {"fatal": reason}
   host -> request {"code", "stdin", "wall_time_s"}   (wall_time_s: at most the limits' wall time)
   server -> facts {"stdout", "stderr", "exit_code", "signal", "killed_for", "cpu_ms", "wall_ms",
@@ -134,6 +135,7 @@ class Server:
         self.limits = config["limits"]
         self.exec_mode = bool(config["exec_mode"])
         self.env = dict(config["env"])
+        self.exec_env = dict(config.get("exec_env", {}))
         self.is_root = os.geteuid() == 0
         self.uid = config["uid"] if self.is_root else None
         self.drop_caps = False
@@ -487,8 +489,8 @@ class Server:
             os.chdir(self.workdir)
             os.environ.clear()
             os.environ.update(self.env)
-            if self.exec_mode:
-                os.execve(sys.executable, [sys.executable, "-s", self.program_path], self.env)
+            if self.exec_mode:  # a fresh interpreter: it must start as the server did (hash seed)
+                os.execve(sys.executable, [sys.executable, "-s", self.program_path], {**self.env, **self.exec_env})
             os.close(3)
         except BaseException as error:
             os.write(3, f"{type(error).__name__}: {error}".encode())

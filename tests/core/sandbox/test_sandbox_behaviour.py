@@ -9,7 +9,14 @@ from datetime import datetime
 
 import pytest
 
-from codeboost_dagster.core.sandbox import STATUSES, ExecutionResult, Program, program_from_test_case, stitch
+from codeboost_dagster.core.sandbox import (
+    STATUSES,
+    ExecutionResult,
+    Program,
+    Variation,
+    program_from_test_case,
+    stitch,
+)
 from codeboost_dagster.core.test_cases import normalize_test_cases
 
 NESTED_ERROR = (
@@ -159,6 +166,25 @@ def test_a_lowered_limit_stops_a_program_that_spins_not_one_that_waits(sandbox, 
     assert 0.5 <= waiting.wall_limit_s <= test_limits.wall_time_s
     sleeping = sandbox.run(Program("import time\ntime.sleep(9)\n", wall_time_s=0.2))
     assert sleeping.status == "timeout" and sleeping.wall_limit_s == test_limits.wall_time_s
+
+
+@pytest.mark.parametrize("backend", ["forkserver", "subprocess", pytest.param("docker", marks=pytest.mark.docker)])
+def test_servers_with_another_hash_seed_run_programs_as_a_fresh_interpreter_would(start_sandbox, backend):
+    """Another hash seed reorders a set of strings and changes str hashes, as in a fresh `python3`;
+    a forked program's os.environ stays the sandbox's."""
+    programs = [
+        Program("print({'alpha', 'beta', 'gamma', 'delta', 'epsilon'})\n"),
+        Program("print(hash('alpha'), hash(7))\n"),
+        Program("import os\nprint(os.environ['PYTHONHASHSEED'])\n"),
+    ]
+    outputs = {}
+    for seed in (0, 1):
+        with start_sandbox(backend, variation=Variation(hash_seed=seed)) as sandbox:
+            outputs[seed] = [result.stdout for result in sandbox.run_many(programs)]
+    assert outputs[0][0] != outputs[1][0] and outputs[0][1] != outputs[1][1]
+    assert outputs[0][1].split()[1] == outputs[1][1].split()[1] == "7"
+    if backend != "subprocess":  # a fresh interpreter's environment is the one it started with
+        assert outputs[0][2] == outputs[1][2] == "0\n"
 
 
 @pytest.mark.parametrize("backend", ["forkserver", "subprocess", pytest.param("docker", marks=pytest.mark.docker)])
