@@ -230,3 +230,18 @@ def require_docker() -> None:
         if os.environ.get("CI") == "true":
             pytest.fail(f"CI=true but the docker backend cannot run: {error}")
         pytest.skip(str(error))
+
+
+def process_running(pid: int) -> bool:
+    """Whether process `pid` exists and is not a zombie (what the kill -9 tests wait to see end)."""
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (OSError, IndexError):
+        return False
+    return state != "Z"
+
+
+def child_pids(pid: int) -> set[int]:
+    """The direct children of process `pid`."""
+    found = subprocess.run(["pgrep", "-P", str(pid)], capture_output=True, text=True).stdout.split()
+    return {int(child) for child in found}

@@ -15,6 +15,7 @@ import pytest
 from dagster import AssetKey, DagsterInstance, DagsterRunStatus
 
 from codeboost_dagster.defs.ingestion import code_dumps
+from tests.helpers import child_pids, process_running
 
 BIN = Path(sys.executable).parent
 pytestmark = pytest.mark.slow
@@ -185,28 +186,15 @@ def test_a_killed_gpu_smoke_leaves_no_process_behind(dumps_root, model_cache, ve
     assert "Ray head for the smoke run" in line, line
     temp_dir = line.rsplit("(logs in ", 1)[1].strip().rstrip(")")
     deadline = time.monotonic() + 60
-    while len(children := _children(smoke.pid)) < 2 and time.monotonic() < deadline:  # ray start, codeboost run
+    while len(children := child_pids(smoke.pid)) < 2 and time.monotonic() < deadline:  # ray start, codeboost run
         time.sleep(0.2)
-    ray_processes = subprocess.run(["pgrep", "-f", temp_dir], capture_output=True, text=True).stdout.split()
+    ray_processes = {
+        int(pid) for pid in subprocess.run(["pgrep", "-f", temp_dir], capture_output=True, text=True).stdout.split()
+    }
     assert len(children) == 2 and ray_processes
     smoke.send_signal(signal.SIGKILL)
     smoke.wait()
     deadline = time.monotonic() + 30
-    while (left := _alive([*children, *ray_processes])) and time.monotonic() < deadline:
+    while (left := [pid for pid in children | ray_processes if process_running(pid)]) and time.monotonic() < deadline:
         time.sleep(0.5)
     assert not left, f"still alive after kill -9 of gpu-smoke: {left}"
-
-
-def _children(pid: int) -> list[str]:
-    return subprocess.run(["pgrep", "-P", str(pid)], capture_output=True, text=True).stdout.split()
-
-
-def _alive(pids: list[str]) -> list[str]:
-    return [pid for pid in pids if Path(f"/proc/{pid}").exists() and "Z" not in _state(pid)]
-
-
-def _state(pid: str) -> str:
-    try:
-        return Path(f"/proc/{pid}/stat").read_text().split(") ", 1)[1][:1]
-    except (FileNotFoundError, IndexError):
-        return "Z"

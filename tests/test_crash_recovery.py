@@ -17,7 +17,7 @@ import pandas as pd
 import pytest
 
 from codeboost_dagster.core.sample_dump import write_sample_dump
-from tests.helpers import REPO, require_docker
+from tests.helpers import REPO, process_running, require_docker
 
 DUMP = "crash.jsonl"
 ROWS = 40
@@ -125,22 +125,16 @@ def _descendants(pid: int) -> set[int]:
     return found
 
 
-def _alive(pid: int) -> bool:
-    try:
-        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-    except OSError:
-        return False
-    return state != "Z"
-
-
 def _kill_and_wait_for_orphans(process: subprocess.Popen, within_s: float = 30) -> None:
     family = _descendants(process.pid)
     os.kill(process.pid, signal.SIGKILL)
     process.wait(timeout=30)
     deadline = time.monotonic() + within_s
-    while any(_alive(pid) for pid in family) and time.monotonic() < deadline:
+    while any(process_running(pid) for pid in family) and time.monotonic() < deadline:
         time.sleep(0.2)
-    assert not [pid for pid in family if _alive(pid)], f"processes of the killed run outlived it by {within_s} s"
+    assert not [pid for pid in family if process_running(pid)], (
+        f"processes of the killed run outlived it by {within_s} s"
+    )
 
 
 def _ids(root: Path) -> tuple[list[str], list[str]]:

@@ -8,7 +8,8 @@ import signal
 import subprocess
 import sys
 import time
-from pathlib import Path
+
+from tests.helpers import child_pids, process_running
 
 SCRIPT = """
 import os, time
@@ -25,30 +26,18 @@ if __name__ == "__main__":
 """
 
 
-def _children(pid: int) -> set[int]:
-    found = subprocess.run(["pgrep", "-P", str(pid)], capture_output=True, text=True).stdout.split()
-    return {int(child) for child in found}
-
-
-def _running(pid: int) -> bool:
-    try:
-        return Path(f"/proc/{pid}/stat").read_text().split(") ", 1)[1][0] != "Z"
-    except FileNotFoundError:
-        return False
-
-
 def test_busy_workers_and_the_resource_tracker_die_with_a_killed_parent(tmp_path):
     script = tmp_path / "run.py"
     script.write_text(SCRIPT)
     parent = subprocess.Popen([sys.executable, str(script)], stdout=subprocess.PIPE, text=True, cwd=tmp_path)
     assert parent.stdout.readline().strip() == "submitted"
     deadline = time.monotonic() + 60
-    while len(children := _children(parent.pid)) < 3 and time.monotonic() < deadline:  # 2 workers, the tracker
+    while len(children := child_pids(parent.pid)) < 3 and time.monotonic() < deadline:  # 2 workers, the tracker
         time.sleep(0.2)
     assert len(children) >= 3, children
     os.kill(parent.pid, signal.SIGKILL)
     parent.wait()
     deadline = time.monotonic() + 10
-    while (alive := {child for child in children if _running(child)}) and time.monotonic() < deadline:
+    while (alive := {child for child in children if process_running(child)}) and time.monotonic() < deadline:
         time.sleep(0.2)
     assert not alive, f"still running 10 s after the parent's kill -9: {alive}"

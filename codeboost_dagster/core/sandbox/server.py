@@ -603,29 +603,26 @@ def interpreter_prefixes() -> list:
     return sorted(p for p in paths if not (p + "/").startswith(covered) and p != "/")
 
 
-def cpu_seconds(pid: int) -> float:
-    """User + system CPU time a running process has used so far (0 if it is gone)."""
+def proc_stat(pid: int):
+    """The fields of /proc/PID/stat after the command name (state first), or None if it is gone."""
     try:
         with open(f"/proc/{pid}/stat", "rb") as handle:
-            fields = handle.read().rsplit(b")", 1)[1].split()
+            return handle.read().rsplit(b")", 1)[1].split()
     except OSError:
-        return 0.0
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        return None
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time a running process has used so far (0 if it is gone)."""
+    fields = proc_stat(pid)
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK") if fields else 0.0
 
 
 def direct_children() -> list:
     """Pids whose parent is us (with child-subreaper set, orphaned descendants included)."""
-    me, children = os.getpid(), []
-    for entry in os.listdir("/proc"):
-        if entry.isdigit():
-            try:
-                with open(f"/proc/{entry}/stat", "rb") as handle:
-                    fields = handle.read().rsplit(b")", 1)[1].split()
-            except OSError:
-                continue
-            if int(fields[1]) == me:
-                children.append(int(entry))
-    return children
+    me = os.getpid()
+    entries = (int(entry) for entry in os.listdir("/proc") if entry.isdigit())
+    return [pid for pid in entries if (fields := proc_stat(pid)) and int(fields[1]) == me]
 
 
 def remove_contents(directory: str) -> None:
