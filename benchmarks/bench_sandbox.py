@@ -2,8 +2,9 @@
 
     python benchmarks/bench_sandbox.py [--sample PATH] [--limit N] [--out FILE]
 
-Workloads: trivial programs (`print(i)`) and realistic ones (a built-in set of typical corpus
-snippets, or the `code` column of a Parquet / JSONL file given with --sample). Each runs at
+Workloads: trivial programs (`print(i)`), realistic ones (a built-in set of typical corpus
+snippets, or the `code` column of a Parquet / JSONL file given with --sample) and numeric ones
+(importing numpy or pandas, which the warm servers pre-import: issue 28). Each runs at
 concurrency 1 and 2 on every backend that can start here (forkserver, subprocess, docker),
 side by side with two baselines: a naive `python3 main.py` through a shell in a fresh temp dir
 per program, and `docker run` per program (when an engine and the sandbox image exist).
@@ -34,7 +35,10 @@ from codeboost_dagster.core.settings import SandboxLimits
 
 RESULTS = Path(__file__).parent / "results" / "sandbox.md"
 CONCURRENCIES = (1, 2)
-TARGETS = "local default >= 4x naive at 1 slot (issue 27) and >= 150 trivial programs/s; docker >= 25x `docker run`"
+TARGETS = (
+    "local default >= 4x naive at 1 slot (issue 27) and >= 150 trivial programs/s; docker >= 25x `docker run`; "
+    "numeric: forkserver >= 10x a fresh interpreter of the same runtime per program (issue 28)"
+)
 
 REALISTIC = [
     Program(
@@ -101,6 +105,20 @@ class Row:
     @property
     def rate(self) -> float:
         return self.programs / self.seconds
+
+
+NUMERIC = [
+    Program("import numpy as np\nm = np.arange(16).reshape(4, 4)\nprint(m @ m.T)\nprint(np.linalg.matrix_rank(m))\n"),
+    Program(
+        "import pandas as pd\nframe = pd.DataFrame({'k': list('abab'), 'v': [1, 2, 3, 4]})\n"
+        "print(frame.groupby('k')['v'].sum().to_dict())\n"
+    ),
+    Program("import numpy as np\nvalues = np.array([3.5, 1.25, 9.0])\nprint(values.mean(), np.sort(values)[::-1])\n"),
+    Program(
+        "import numpy as np\nimport pandas as pd\nseries = pd.Series(np.arange(5) ** 2, index=list('vwxyz'))\n"
+        "print(series[series > 3].to_string())\n"
+    ),
+]
 
 
 def load_sample(path: Path, limit: int) -> list[Program]:
@@ -190,6 +208,7 @@ def repeat(programs: Sequence[Program], count: int) -> list[Program]:
 
 
 def bench_workload(name: str, base: Sequence[Program], sizes: dict[str, int], with_docker: bool) -> list[Row]:
+    """Every backend and baseline on `base`, repeated to `sizes[runner]` programs, at each concurrency."""
     rows: list[Row] = []
     limits = SandboxLimits()
     backends = ["forkserver", "subprocess"] + (["docker"] if with_docker else [])
@@ -303,6 +322,8 @@ def main(argv: Sequence[str] | None = None) -> None:
     sizes = {"forkserver": 600, "subprocess": 200, "docker": 400, "naive shell": 150, "docker run": 16}
     rows = bench_workload("trivial", [Program(f"print({i})\n") for i in range(50)], sizes, with_docker)
     rows += bench_workload("realistic", realistic, sizes, with_docker)
+    numeric_sizes = {"forkserver": 200, "subprocess": 16, "docker": 200, "naive shell": 16, "docker run": 8}
+    rows += bench_workload("numeric", NUMERIC, numeric_sizes, with_docker)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(report(rows, info, sample), encoding="utf-8")
     print(args.out.read_text(), end="")

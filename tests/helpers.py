@@ -193,6 +193,7 @@ def backward_truth(run, index: int = 1, probes: list | None = None) -> str:
             "rerun_wall_time_s": 0.5,
             "backend": "forkserver",
             "python_version": run.python_version,
+            "runtime": run.runtime,
             "limits": asdict(REWARD_LIMITS),
         }
     )

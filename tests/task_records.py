@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 
 import pandas as pd
 
-from codeboost_dagster.core.sandbox import Sandbox
+from codeboost_dagster.core.sandbox import Sandbox, open_sandbox
 from codeboost_dagster.core.settings import SandboxLimits, TaskSettings
-from codeboost_dagster.core.tasks import TaskBuild, build_tasks
+from codeboost_dagster.core.tasks import TaskBuild, build_tasks, certificate_variations
 from codeboost_dagster.core.variant_runs import execute_runs, plan_runs
 
 LIMITS = SandboxLimits(wall_time_s=2.0, cpu_time_s=2.0)
@@ -50,3 +51,16 @@ def execution_records(sandbox: Sandbox, codes: list[str], stdins: list[str] | No
 def certified_tasks(sandbox: Sandbox, records: pd.DataFrame, **overrides) -> TaskBuild:
     """build_tasks with its checks on `sandbox`; `overrides` are TaskSettings fields."""
     return build_tasks(records, TaskSettings(**overrides), LIMITS, lambda batch, _: sandbox.run_many(batch))
+
+
+def certified_tasks_varied(sandbox: Sandbox, records: pd.DataFrame, settings: TaskSettings) -> TaskBuild:
+    """build_tasks whose certificate phases with a variation (another hash seed, a later clock) run
+    on forkserver sandboxes opened with it, as the task stage opens them."""
+    with contextlib.ExitStack() as opened:
+        varied = {
+            phase: opened.enter_context(open_sandbox("forkserver", LIMITS, 2, variation=variation))
+            for phase, variation in certificate_variations(settings).items()
+        }
+        return build_tasks(
+            records, settings, LIMITS, lambda programs, phase: varied.get(phase, sandbox).run_many(programs)
+        )

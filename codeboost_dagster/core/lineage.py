@@ -39,6 +39,12 @@ def _diff(canonical: str, variant: str) -> list[str]:
     return [f"      {line}" for line in lines]
 
 
+def _ran_on(program: dict) -> str:
+    """The runtime a run had and the runtime packages it imported (records older than runtimes have neither)."""
+    packages = f", importing {program['packages']}" if program.get("packages") else ""
+    return f", on {program['runtime']}{packages}" if program.get("runtime") else ""
+
+
 def _stopped_at(program: dict) -> str:
     """For a run stopped at its wall limit, that limit (a mutated variant's derives from variant 0's run)."""
     limit = program.get("wall_limit_s")
@@ -93,6 +99,7 @@ def trace(identifier: str, read: TableReader) -> list[str]:
             f"program {program['program_id']}: test case {program['case_index']}, {program['status']}"
             + (f" ({program['error_type']})" if program["error_type"] else "")
             + _stopped_at(program)
+            + _ran_on(program)
         )
     canonical = None
     if variant:

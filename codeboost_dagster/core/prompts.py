@@ -1,8 +1,9 @@
 """Prompt text of the forward and backward tasks (METHOD.md section 5).
 
-Both prompts state the full run context (file path, working directory, Python version,
-command, standard input) and end with a short example of the answer blocks: small models
-write the format only when shown it, and GRPO learns nothing when every reward is 0.
+Both prompts state the full run context (file path, working directory, Python version and the
+runtime packages the program imports, with their versions, command, standard input) and end with
+a short example of the answer blocks: small models write the format only when shown it, and GRPO
+learns nothing when every reward is 0.
 """
 
 from __future__ import annotations
@@ -24,6 +25,8 @@ class RunContext:
     python_version: str
     command: str
     stdin: str
+    packages: str = ""
+    """The runtime packages the program imports, 'numpy 2.4.6, pandas 3.1.1' (never the whole set)."""
 
 
 def fenced_block(tag: str, text: str) -> str:
@@ -38,7 +41,7 @@ def _context_text(context: RunContext) -> str:
     return (
         f"File: {context.program_path}\n"
         f"Working directory: {context.working_dir}\n"
-        f"Python: {context.python_version}\n"
+        f"Python: {context.python_version}{f' with {context.packages}' if context.packages else ''}\n"
         f"Command: {context.command}\n"
         f"Standard input: {stdin}"
     )

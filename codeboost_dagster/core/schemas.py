@@ -91,11 +91,15 @@ EXECUTION_RECORDS = pa.schema(
         pa.field("finished_at", pa.string(), nullable=False),
         pa.field("detail", pa.string()),
         pa.field("wall_limit_s", pa.float64()),
+        pa.field("runtime", pa.string(), nullable=False),
+        pa.field("packages", pa.string(), nullable=False),
     ]
 )
 """One row per (variant, test case) run. `wall_limit_s` is the wall limit the run had: the sandbox's,
 or for a mutated variant one derived from its original's run (`SandboxLimits.variant_wall_factor`);
-a `timeout` row was stopped there. Null for a run that never reached a sandbox."""
+a `timeout` row was stopped there. Null for a run that never reached a sandbox. `runtime` is the
+interpreter and package set it ran on (`core.sandbox.runtime`), `packages` the runtime packages
+the program imports with their versions ("numpy 2.4.6, pandas 3.1.1"; empty if none)."""
 
 TRAINING_TASKS = pa.schema(
     [

@@ -118,6 +118,17 @@ class SandboxLimits:
     starved by load or sleeping gets more time, up to `wall_time_s`). Measured on the sample
     (BENCHMARKS.md, pipeline): finished variants take at most 5.5x their original's time, and no
     run stopped at its derived limit finishes within the full 5 s."""
+    runtime_lock: str = ""
+    """The runtime's package set: a pinned requirements file ("" = the bundled
+    `core/sandbox/runtime.lock`). A sandbox whose runtime was built from another lock refuses to
+    open; its digest versions every stage that reads this section."""
+    warm_modules: tuple[str, ...] = ("numpy", "pandas", "scipy", "sympy", "networkx")
+    """Runtime packages (`core/sandbox/runtime.lock`) a second server per slot imports once, for the
+    programs that import them (a static scan routes each program); forking that server costs more
+    than forking a bare one, so the rest keep the plain server. Empty: no warm servers."""
+
+    def __post_init__(self) -> None:  # limits rebuilt from JSON (a ground truth, a Ray message) stay hashable
+        object.__setattr__(self, "warm_modules", tuple(self.warm_modules))
 
 
 @dataclass(frozen=True)
@@ -146,6 +157,12 @@ class TaskSettings:
     changes (a set of strings printed in hash order) is dropped as `hash_seed_dependent`, since a
     fresh `python3` would print it in another order. 0 turns the run off. Reward re-runs keep the
     ground truth's own seed."""
+    certificate_clock_shift_days: int = 1200
+    """And one more, on servers whose wall clock is this many days ahead (about three years and a
+    quarter: another year, month and weekday), where Debian's libfaketime is installed (else the
+    check is skipped and the task stage's metadata says so): output that changes (this year's
+    calendar, today's date) is dropped as `clock_dependent`, since reward re-runs on a later day
+    would disagree with the ground truth. 0 turns the run off."""
     mask_candidates: int = 3
     """Maskable lines (random order) checked per backward task for being load-bearing: replacing the
     line by `pass` must change stdout, stderr or status. Measured on the sample: 79.6% of candidate

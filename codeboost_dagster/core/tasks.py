@@ -3,11 +3,14 @@
 A task is only worth its reward if the only way to earn it is the skill it measures, so the
 builder certifies every task in the sandbox before it exists:
 1. Usable runs: ok, or an allowed error type; timeouts, memory kills, output-limit hits, sandbox
-   errors and other error types are dropped with their reason.
+   errors and other error types are dropped with their reason (an import the runtime lacks:
+   `module_not_in_runtime`). So is a program that reads what a warm server shares with it and a
+   fresh interpreter would not (`sys.modules`, the heap, memory use: `reads_interpreter_state`).
 2. One run per (snippet, stdin, visible outputs): the rest are `duplicate_outputs`.
 3. Determinism: each program runs again in a fresh process; any difference in stdout, stderr or
-   status drops it as `nondeterministic`. Then once on servers with another hash seed
-   (`certificate_variations`), as a fresh `python3` would run it: `hash_seed_dependent`.
+   status drops it as `nondeterministic`. Then once on servers with another hash seed and once on
+   servers whose clock is years ahead (`certificate_variations`), as a fresh `python3` elsewhere
+   and later would run it: `hash_seed_dependent`, `clock_dependent`.
 4. Each run becomes forward (probability `forward_fraction`) or backward. A forward task with
    empty stdout and stderr is `empty_output` (the empty answer would be right).
 5. Backward: a maskable line (core.masking) whose text appears nowhere else in its prompt and
@@ -26,6 +29,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import random
+import re
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -42,6 +46,7 @@ from codeboost_dagster.core.probes import perturbations
 from codeboost_dagster.core.prompts import RunContext, backward_prompt, forward_prompt
 from codeboost_dagster.core.reward_score import max_score, reproduces, score_outputs
 from codeboost_dagster.core.sandbox import ExecutionResult, Program, Variation, derived_wall_time_s
+from codeboost_dagster.core.sandbox.variation import libfaketime
 from codeboost_dagster.core.schemas import TASK_DROPS, TRAINING_TASKS
 from codeboost_dagster.core.settings import RewardSettings, SandboxLimits, TaskSettings
 
@@ -49,8 +54,16 @@ FORWARD = "forward"
 BACKWARD = "backward"
 DETERMINISM = "determinism"
 OTHER_HASH_SEED = "determinism, other hash seed"
-VARIED_CHECKS = ((OTHER_HASH_SEED, "hash_seed_dependent"),)
+LATER_CLOCK = "determinism, clock years ahead"
+VARIED_CHECKS = ((OTHER_HASH_SEED, "hash_seed_dependent"), (LATER_CLOCK, "clock_dependent"))
 """The certificate's runs on varied servers (`certificate_variations`) and the drop reason of each."""
+
+INTERPRETER_STATE = re.compile(
+    r"\bsys\.modules\b|\bgc\.get_(?:objects|referrers|referents|count|stats|freeze_count)\b|\bsys\.getallocatedblocks\b"
+    r"|\btracemalloc\b|\bgetrusage\b|/proc/self/(?:status|statm|maps|smaps)"
+)
+"""Reads of interpreter state a forked program shares with its warm server (modules the server
+imported, its heap and memory), where a fresh `python3` would show its own."""
 
 Runner = Callable[[list[Program], str], list[ExecutionResult]]
 """Runs programs in the sandbox: runner(programs, phase) -> results in order (phase names the check;
@@ -87,6 +100,9 @@ def split_of(snippet_id: str, settings: TaskSettings) -> str:
 
 def exclusion_reason(record: dict, settings: TaskSettings) -> tuple[str, str | None] | None:
     """Why a run gives no task, or None when it is usable (ok, or an allowed error type)."""
+    state = INTERPRETER_STATE.search(record["code"])
+    if state is not None:
+        return "reads_interpreter_state", f"reads {state.group(0)}: a warm server's state, not a fresh interpreter's"
     status = record["status"]
     if status == "ok":
         return None
@@ -96,15 +112,22 @@ def exclusion_reason(record: dict, settings: TaskSettings) -> tuple[str, str | N
         return f"status_{status}", None
     if record["error_type"] in settings.allowed_error_types:
         return None
+    if record["error_type"] == "ModuleNotFoundError":
+        missing = record["stderr"].rstrip().rsplit("\n", 1)[-1]
+        return "module_not_in_runtime", f"{missing} (runtime: {record['runtime'] or 'unknown'})"
     return "error_type_not_allowed", record["error_type"] or "unknown"
 
 
 def certificate_variations(settings: TaskSettings) -> dict[str, Variation]:
     """The sandboxes the certificate needs beside the default one, by the runner phase that uses
-    each: another hash seed (unless the settings turn it off)."""
-    if not settings.certificate_hash_seed:
-        return {}
-    return {OTHER_HASH_SEED: Variation(hash_seed=settings.certificate_hash_seed)}
+    each: another hash seed, a clock years ahead (each unless the settings turn it off; the clock
+    also unless libfaketime is missing here)."""
+    variations = {}
+    if settings.certificate_hash_seed:
+        variations[OTHER_HASH_SEED] = Variation(hash_seed=settings.certificate_hash_seed)
+    if settings.certificate_clock_shift_days and libfaketime() is not None:
+        variations[LATER_CLOCK] = Variation(clock_shift_days=settings.certificate_clock_shift_days)
+    return variations
 
 
 def check_wall_time_s(wall_ms: float, settings: TaskSettings, limits: SandboxLimits) -> float:
@@ -114,7 +137,12 @@ def check_wall_time_s(wall_ms: float, settings: TaskSettings, limits: SandboxLim
 
 def _context(record: dict, limits: SandboxLimits) -> RunContext:
     return RunContext(
-        limits.program_path, limits.working_dir, record["python_version"], record["command"], record["stdin"] or ""
+        limits.program_path,
+        limits.working_dir,
+        record["python_version"],
+        record["command"],
+        record["stdin"] or "",
+        record["packages"] or "",
     )
 
 
@@ -345,6 +373,7 @@ class _Builder:
             "rerun_wall_time_s": self.wall(record),
             "backend": record["backend"],
             "python_version": record["python_version"],
+            "runtime": record["runtime"],
             "limits": dataclasses.asdict(self.limits),
         }
 
@@ -371,7 +400,12 @@ class _Builder:
         if not record["stdout"] and not record["stderr"]:
             self.drop(record, "empty_output", "stdout and stderr are both empty: the empty answer would be right")
             return None
-        truth = {"task_type": FORWARD, "stdout": record["stdout"], "stderr": record["stderr"]}
+        truth = {
+            "task_type": FORWARD,
+            "stdout": record["stdout"],
+            "stderr": record["stderr"],
+            "runtime": record["runtime"],
+        }
         row = self.row(record, FORWARD, forward_prompt(record["code"], _context(record, self.limits)), truth, -1, None)
         exploits = []
         for name, (stdout, stderr) in forward_stub_answers(record["stdin"] or "").items():

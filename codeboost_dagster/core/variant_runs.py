@@ -101,7 +101,7 @@ def execute_runs(
     ]
     phase = _run(second, sandbox, progress, len(first), len(runnable))
     results.update(zip((run.program_id for run in second), phase, strict=True))
-    rows = []
+    rows, runtime = [], sandbox.runtime
     for run in planned:
         result = results[run.program_id] if run.program is not None else not_run(run.problem or "not runnable", backend)
         rows.append(
@@ -113,6 +113,7 @@ def execute_runs(
                 "code": stitch(run.program) if run.program is not None else "",
                 "stdin": run.program.stdin if run.program is not None else "",
                 **result.to_dict(),
+                "packages": ", ".join(runtime.packages_imported(run.program.code)) if run.program else "",
             }
         )
     return pd.DataFrame(rows, columns=EXECUTION_RECORDS.names)

@@ -85,7 +85,8 @@ def execution_records(
                 "slowest": frame_table(tally.slowest()),
                 **slot_time_metadata(tally.slot_time),
                 "backend": sandbox.backend,
-                "python_version": MetadataValue.text(", ".join(sorted(tally.python_versions))),
+                "runtime": MetadataValue.text(", ".join(sorted(tally.runtimes))),
+                "runs_by_package": counts_table(tally.by_package, "runtime package"),
                 **stage_metadata(stage, scale_out.place),
             },
         )

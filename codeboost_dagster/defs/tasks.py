@@ -91,6 +91,7 @@ def _certification_metadata(build: TaskBuild) -> dict:
         "exploitable_dropped": int((build.dropped["reason"] == "exploitable").sum()),
         "nondeterministic_dropped": int((build.dropped["reason"] == "nondeterministic").sum()),
         "hash_seed_dependent_dropped": int((build.dropped["reason"] == "hash_seed_dependent").sum()),
+        "clock_dependent_dropped": int((build.dropped["reason"] == "clock_dependent").sum()),
         "backward_drawn": stats.get("backward_drawn", 0),
         "backward_kept": stats.get("backward_kept", 0),
     }
@@ -171,6 +172,9 @@ def training_tasks(
             "example_prompt": MetadataValue.md(f"````text\n{example}\n````"),
             "preview": preview(tasks, ["task_id", "task_type", "split", "error_type", "snippet_id"]),
             **_certification_metadata(build),
+            "certificate_varied_runs": MetadataValue.text(
+                ", ".join(certificate_variations(config.tasks)) or "none (turned off, or no libfaketime for the clock)"
+            ),
             **slot_time_metadata(slot_time),
         },
     )

@@ -6,7 +6,7 @@ from typing import Any
 
 from dagster import ConfigurableResource
 
-from codeboost_dagster.core.sandbox import Sandbox, Variation, open_sandbox
+from codeboost_dagster.core.sandbox import Sandbox, Variation, open_declared_sandbox
 from codeboost_dagster.core.settings import SandboxLimits, ScaleOutSettings
 
 
@@ -22,9 +22,10 @@ class SandboxResource(ConfigurableResource):
 
     def open(self, limits: SandboxLimits, variation: Variation | None = None) -> Sandbox:
         """Start the configured backend with the method's limits (and servers varied as `variation`
-        says: another hash seed, for the determinism certificate)."""
+        says: another hash seed, for the determinism certificate); refuse one whose runtime is not
+        the declared one (`SandboxLimits.runtime_lock`) with `RuntimeMismatch`."""
         options = self._options() if variation is None else {**self._options(), "variation": variation}
-        return open_sandbox(self.backend, limits, self.concurrency, **options)
+        return open_declared_sandbox(self.backend, limits, self.concurrency, **options)
 
     def pools(self, limits: SandboxLimits, settings: ScaleOutSettings):
         """The same backend as one warm pool per node of the connected Ray cluster (`SandboxPools`)."""

@@ -25,6 +25,7 @@ from dagster import (
 )
 from pydantic import PrivateAttr
 
+from codeboost_dagster.core.sandbox.runtime import declared_lock, lock_digest
 from codeboost_dagster.core.settings import CodeBoostSettings, load_settings
 
 SETTINGS_SECTIONS = "codeboost/settings_sections"
@@ -43,6 +44,17 @@ def sections_read(metadata: Mapping[str, object]) -> tuple[str, ...]:
     return tuple(name for name in str(text or "").split(",") if name)
 
 
+def stage_fingerprint(settings: CodeBoostSettings, sections: Iterable[str]) -> str:
+    """The hash of a stage's settings sections; for a stage reading `sandbox`, also of the runtime's
+    lock contents (a changed lock re-runs execution and everything below it)."""
+    sections = tuple(sections)
+    fingerprint = settings.fingerprint(sections)
+    if "sandbox" not in sections:
+        return fingerprint
+    runtime = lock_digest(declared_lock(settings.sandbox.runtime_lock))
+    return hashlib.sha256(f"{fingerprint}|{runtime}".encode()).hexdigest()[:10]
+
+
 def settings_code_versions(specs: Iterable[AssetSpec], settings: CodeBoostSettings) -> dict[AssetKey, str]:
     """`<package version>-<own sections' hash>-<parents' versions' hash>` for every spec."""
     by_key = {spec.key: spec for spec in specs}
@@ -53,7 +65,7 @@ def settings_code_versions(specs: Iterable[AssetSpec], settings: CodeBoostSettin
             spec = by_key[key]
             parents = sorted(code_version(dep.asset_key) for dep in spec.deps if dep.asset_key in by_key)
             upstream = hashlib.sha256("|".join(parents).encode("utf-8")).hexdigest()[:10]
-            own = settings.fingerprint(sections_read(spec.metadata))
+            own = stage_fingerprint(settings, sections_read(spec.metadata))
             versions[key] = f"{PACKAGE_VERSION}-{own}-{upstream}"
         return versions[key]
 
@@ -106,7 +118,7 @@ class SettingsResource(ConfigurableResource):
         for key in context.selected_asset_keys:
             spec = context.assets_def.specs_by_key[key]
             sections = sections_read(spec.metadata)
-            fingerprint = settings.fingerprint(sections)
+            fingerprint = stage_fingerprint(settings, sections)
             context.add_output_metadata(  # output metadata: also kept when an asset is called directly
                 {"settings": MetadataValue.json(settings.sections(sections)), "settings_hash": fingerprint},
                 output_name=context.assets_def.get_output_name_for_asset_key(key),

@@ -6,15 +6,15 @@ call, from each reward worker's thread pool); `compute_score_batch` scores a who
 re-executes every backward answer of the step in parallel through one sandbox, once for the
 visible run and once per hidden probe (core.backward). The ground truth (a JSON string written
 by the training_tasks asset) carries everything a re-run needs: masked code, stdin, probes,
-limits, backend, Python version and the re-run wall limit derived from the ground truth's own
+limits, backend, runtime (Python and package lock) and the re-run wall limit derived from the ground truth's own
 run, so a re-run sees the same path, cwd and limits as the ground-truth run and a spinning answer
 costs little. Completions are read with CRLF newlines normalised; every rollout gets exactly one
 score, and a re-run that failed inside the sandbox is flagged (`infra_error`), never a silent 0.
 
-Each process keeps one warm sandbox per (backend, limits, Python): with `workers_per_node` reward
+Each process keeps one warm sandbox per (backend, limits, runtime): with `workers_per_node` reward
 workers on a node, each takes that share of the node's cores as slots, and every sandbox leases
-its own uids (core.sandbox.uids). A sandbox whose interpreter is not the ground truth's Python
-refuses to score (`RewardRuntimeMismatch`) instead of comparing outputs of two interpreters.
+its own uids (core.sandbox.uids). A sandbox whose runtime is not the ground truth's refuses to
+score (`RewardRuntimeMismatch`) instead of comparing outputs of two environments.
 Under a verl job, the score parts also go to the run's tally (`verl.reward_tally`).
 """
 
@@ -32,7 +32,8 @@ from codeboost_dagster.core.answers import last_block
 from codeboost_dagster.core.backward import score_answers
 from codeboost_dagster.core.prompts import STDERR_TAG, STDOUT_TAG
 from codeboost_dagster.core.reward_score import Score, score_outputs
-from codeboost_dagster.core.sandbox import Sandbox, open_sandbox
+from codeboost_dagster.core.sandbox import RuntimeMismatch, Sandbox, open_sandbox
+from codeboost_dagster.core.sandbox.runtime import RUNTIME_ENV
 from codeboost_dagster.core.settings import RewardSettings, SandboxLimits
 from codeboost_dagster.verl import reward_tally
 
@@ -40,32 +41,32 @@ T = TypeVar("T")
 
 BACKEND_ENV = "CODEBOOST_REWARD_SANDBOX"
 
-SandboxKey = tuple[str, SandboxLimits, str, int]
-"""(backend, limits, the ground truth's Python version, slots)."""
+SandboxKey = tuple[str, SandboxLimits, str, str, int]
+"""(backend, limits, the ground truth's runtime identity and Python version, slots)."""
 
 _sandboxes: dict[SandboxKey, Sandbox] = {}
 _sandboxes_lock = threading.Lock()
 
 
-class RewardRuntimeMismatch(RuntimeError):
-    """The re-run sandbox here runs another Python than the ground truth was recorded with."""
+class RewardRuntimeMismatch(RuntimeMismatch):
+    """The re-run sandbox here runs another runtime than the ground truth was recorded with."""
 
 
 def _shared_sandbox(key: SandboxKey) -> Sandbox:
     """One warm sandbox per key per process, closed when the process exits; refuses one whose
-    interpreter differs from the ground truth's."""
-    backend, limits, python_version, slots = key
+    runtime (or, for ground truths older than runtimes, Python version) differs from the ground truth's."""
+    backend, limits, runtime, python_version, slots = key
     with _sandboxes_lock:
         if key not in _sandboxes:
             sandbox = open_sandbox(backend, limits, concurrency=slots)
-            if python_version and sandbox.python_version != python_version:
-                found = sandbox.python_version
+            wanted, found = (runtime, sandbox.runtime.identity) if runtime else (python_version, sandbox.python_version)
+            if wanted and found != wanted:
                 sandbox.close()
                 raise RewardRuntimeMismatch(
-                    f"the ground truth ran on Python {python_version}, but the {backend} sandbox on this node "
-                    f"runs Python {found}: re-runs would be scored against another interpreter. Install Python "
-                    f"{python_version} as /usr/bin/python3 on every node, or score with the docker backend "
-                    f"({BACKEND_ENV}=docker) whose image carries it."
+                    f"the ground truth ran on {wanted}, but the {backend} sandbox on this node runs {found}: "
+                    f"re-runs would be scored against another environment. Build the runtime from the same "
+                    f"lock on every node (`make setup`, or core.sandbox.runtime_build with ${RUNTIME_ENV} "
+                    f"pointing at it), or score with the docker backend ({BACKEND_ENV}=docker) whose image carries it."
                 )
             atexit.register(sandbox.close)
             _sandboxes[key] = sandbox
@@ -129,7 +130,7 @@ def compute_score_batch(
         if truth["task_type"] == "forward":
             scores[index] = score_forward(solution, truth, weights)
         else:
-            key = (_backend(truth), _limits(truth), truth.get("python_version", ""), slots)
+            key = (_backend(truth), _limits(truth), truth.get("runtime", ""), truth.get("python_version", ""), slots)
             pending.setdefault(key, []).append(index)
     for key, indices in pending.items():
         answers = [(truths[index], backward_answer(solutions[index], truths[index])) for index in indices]

@@ -51,3 +51,12 @@ def test_a_run_stopped_at_a_derived_limit_names_that_limit():
     )
     lines = trace("p1", _reader({"execution_records": records.assign(wall_limit_s=0.1)}))
     assert lines[0] == "program p1: test case 0, timeout at its 0.1 s wall limit"
+
+
+def test_a_run_names_its_runtime_and_the_packages_it_imported():
+    records = pd.DataFrame(
+        [{"program_id": "p1", "variant_id": "v1", "case_index": 0, "status": "ok", "error_type": None}]
+    )
+    on = records.assign(runtime="python 3.11.2, lock 4cd988945615", packages="numpy 2.4.6")
+    lines = trace("p1", _reader({"execution_records": on}))
+    assert lines[0] == "program p1: test case 0, ok, on python 3.11.2, lock 4cd988945615, importing numpy 2.4.6"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import json
 
 import pandas as pd
@@ -10,7 +11,12 @@ import pyarrow.parquet as pq
 import pytest
 
 from codeboost_dagster.core.readers import DumpNotFound, read_dump
-from codeboost_dagster.core.readers.doctest_programs import program_from_module, read_package_doctests
+from codeboost_dagster.core.readers.doctest_programs import (
+    absolute_imports,
+    program_from_module,
+    read_package_doctests,
+)
+from codeboost_dagster.core.sandbox.runtime import built_runtime_site_packages
 from codeboost_dagster.core.settings import IngestionSettings
 from tests.helpers import GOOD_PROGRAM, write_messy_dump
 
@@ -124,3 +130,28 @@ def test_doctest_spec_file_names_packages(tmp_path):
     rows = list(read_dump(tmp_path / "pkgs.doctests", "pkgs.doctests", SETTINGS))
     assert rows[-1].read_error == "package_not_found"
     assert sum(row.read_error is None for row in rows) >= 200
+
+
+def test_relative_imports_become_absolute_in_place():
+    source = "import os\nfrom . import sibling\nfrom ..base import (\n    Node,\n    Edge,\n)\nx = 1  # after\n"
+    rewritten = absolute_imports(source, ast.parse(source), "pkg.sub")
+    assert rewritten.split("\n") == [
+        "import os",
+        "from pkg.sub import sibling",
+        "from pkg.base import Node, Edge",
+        "",
+        "",
+        "",
+        "x = 1  # after",
+        "",
+    ]
+
+
+def test_a_runtime_package_keeps_modules_that_import_their_own_package():
+    """networkx is in the sandbox runtime: its modules are read from the runtime's copy, relative
+    imports made absolute, and none is refused; the rest of the package comes from the runtime."""
+    assert built_runtime_site_packages() is not None, "build the runtime: make setup"
+    rows = list(read_package_doctests("real", "networkx", SETTINGS))
+    assert len(rows) >= 150 and {row.read_error for row in rows} == {None}
+    assert not any(line.lstrip().startswith("from .") for row in rows for line in row.code.splitlines())
+    assert sum("import networkx" in row.code or "from networkx" in row.code for row in rows) >= 100

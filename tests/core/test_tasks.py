@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import json
 
 import pandas as pd
@@ -17,7 +16,7 @@ from codeboost_dagster.core.sandbox import Program, open_sandbox
 from codeboost_dagster.core.schemas import EXECUTION_RECORDS
 from codeboost_dagster.core.settings import TaskSettings
 from codeboost_dagster.core.tasks import build_tasks, certificate_variations, split_of
-from tests.task_records import LIMITS, certified_tasks, execution_records, programs
+from tests.task_records import LIMITS, certified_tasks, certified_tasks_varied, execution_records, programs
 
 
 @pytest.fixture(scope="module")
@@ -57,16 +56,27 @@ def test_output_in_hash_order_is_dropped_as_hash_seed_dependent(sandbox):
     ]
     records = execution_records(sandbox, codes)
     settings = TaskSettings(forward_fraction=1.0)
-    with contextlib.ExitStack() as opened:
-        varied = {
-            phase: opened.enter_context(open_sandbox("forkserver", LIMITS, 2, variation=variation))
-            for phase, variation in certificate_variations(settings).items()
-        }
-        build = build_tasks(
-            records, settings, LIMITS, lambda programs, phase: varied.get(phase, sandbox).run_many(programs)
-        )
+    build = certified_tasks_varied(sandbox, records, settings)
     assert dict(zip(build.dropped["variant_id"], build.dropped["reason"])) == {"v0": "hash_seed_dependent"}
     assert build.tasks["variant_id"].tolist() == ["v1", "v2"]
+
+
+def test_output_that_depends_on_the_date_is_dropped_as_clock_dependent(sandbox):
+    """The certificate's run on servers whose clock is years ahead: this year's calendar or today's
+    weekday would disagree with a reward re-run on a later day; a program that only sleeps is kept."""
+    codes = [
+        "import calendar, datetime\nprint(calendar.month(datetime.date.today().year, 2))\n",
+        "import time\nprint(time.strftime('%A'))\n",
+        "import time\ntime.sleep(0.02)\nprint(sorted({'beta', 'alpha'}))\n",
+        "import datetime\nprint(datetime.date(2024, 2, 29) + datetime.timedelta(days=366))\n",
+    ]
+    records = execution_records(sandbox, codes)
+    settings = TaskSettings(forward_fraction=1.0, certificate_hash_seed=0)
+    assert list(certificate_variations(settings)) == ["determinism, clock years ahead"], "make faketime"
+    build = certified_tasks_varied(sandbox, records, settings)
+    reasons = dict(zip(build.dropped["variant_id"], build.dropped["reason"]))
+    assert reasons == {"v0": "clock_dependent", "v1": "clock_dependent"}
+    assert build.tasks["variant_id"].tolist() == ["v2", "v3"]
 
 
 def test_hygiene_empty_outputs_and_duplicate_runs(sandbox):
@@ -180,3 +190,28 @@ def test_probes_never_touch_the_masked_line_or_the_layout(statements, seed, stdi
         assert probe.code.count("\n") == code.count("\n")
         assert (probe.code, probe.stdin) != (code, stdin)
         compile(probe.code, "<probe>", "exec")
+
+
+def test_runtime_packages_imports_outside_it_and_interpreter_state(sandbox):
+    """A numpy program is a task whose prompt names numpy's version (never the whole runtime) and
+    whose ground truth names the runtime; an import the runtime lacks, and a read of state a warm
+    server shares with its forks, are dropped with their reasons; a numpy random draw is not
+    deterministic once the warm fork reseeds it."""
+    codes = [
+        "import numpy as np\nprint(np.arange(6).reshape(2, 3).T.tolist())\n",
+        "import requests\nprint(requests.get)\n",
+        "import sys, numpy\nprint('scipy' in sys.modules)\n",
+        "import numpy as np\nprint(np.random.rand())\n",
+    ]
+    records = execution_records(sandbox, codes)
+    runtime = sandbox.runtime
+    assert records["runtime"].tolist() == [runtime.identity] * 4
+    assert records["packages"].tolist()[:2] == [f"numpy {runtime.modules['numpy'][1]}", ""]
+    build = certified_tasks(sandbox, records, forward_fraction=1.0)
+    reasons = dict(zip(build.dropped["variant_id"], build.dropped["reason"]))
+    details = dict(zip(build.dropped["variant_id"], build.dropped["detail"]))
+    assert reasons == {"v1": "module_not_in_runtime", "v2": "reads_interpreter_state", "v3": "nondeterministic"}
+    assert details["v1"] == f"ModuleNotFoundError: No module named 'requests' (runtime: {runtime.identity})"
+    (task,) = build.tasks.itertuples()
+    assert f"Python: {runtime.python_version} with numpy {runtime.modules['numpy'][1]}\n" in task.prompt
+    assert "pandas" not in task.prompt

@@ -12,9 +12,15 @@ import json
 import os
 from pathlib import Path
 
+from codeboost_dagster.core.sandbox.runtime import DEFAULT_LOCK
 from codeboost_dagster.core.settings import CodeBoostSettings
 from codeboost_dagster.definitions import defs
-from codeboost_dagster.resources.settings import own_settings_hash, sections_read
+from codeboost_dagster.resources.settings import (
+    own_settings_hash,
+    sections_read,
+    settings_code_versions,
+    stage_fingerprint,
+)
 
 SNAPSHOT = Path(__file__).parent / "snapshots" / "definitions.json"
 
@@ -69,7 +75,24 @@ def test_every_asset_names_known_settings_sections_and_is_versioned_by_them():
         node = graph.get(key)
         sections = sections_read(node.metadata)
         assert sections and set(sections) <= known, key
-        assert own_settings_hash(node.code_version) == CodeBoostSettings().fingerprint(sections), key
+        assert own_settings_hash(node.code_version) == stage_fingerprint(CodeBoostSettings(), sections), key
+
+
+def test_a_changed_runtime_lock_marks_execution_and_below_stale_but_not_above(tmp_path):
+    """The sandbox runtime's lock versions every stage that reads [sandbox] and, through parents'
+    versions, everything downstream; a comment-only edit of the lock changes nothing."""
+    specs = [spec for asset in defs.assets for spec in getattr(asset, "specs", [])]
+    lock = tmp_path / "runtime.lock"
+    lock.write_text(DEFAULT_LOCK.read_text())
+    settings = CodeBoostSettings().with_overrides({"sandbox": {"runtime_lock": str(lock)}})
+    base = settings_code_versions(specs, settings)
+    lock.write_text("# a comment\n" + DEFAULT_LOCK.read_text())
+    assert settings_code_versions(specs, settings) == base
+    lock.write_text(DEFAULT_LOCK.read_text().replace("numpy==", "numpy==0"))
+    changed = settings_code_versions(specs, settings)
+    stale = {key.to_user_string() for key in base if changed[key] != base[key]}
+    assert {"execution_records", "training_tasks", "verl_dataset"} <= stale
+    assert not stale & {"raw_snippets", "curated_snippets", "augmented_variants"}
 
 
 def test_every_asset_says_its_kinds_and_stores_through_the_default_io_manager():

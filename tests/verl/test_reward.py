@@ -124,11 +124,22 @@ def test_the_reward_uses_the_weights_verl_passes_it(truth_run):
     assert weighted["score"] == pytest.approx(0.8)
 
 
-def test_a_sandbox_of_another_python_refuses_to_score(truth_run):
+def test_a_sandbox_of_another_runtime_refuses_to_score(truth_run):
     truth = json.loads(backward_truth(truth_run))
+    assert truth["runtime"] == truth_run.runtime != ""
+    right = answer("answer_MASKED_LINE_0", "    total = 10 // x\n")
+    assert compute_score("codeboost_backward", right, json.dumps(truth))["score"] == pytest.approx(0.775)
+    truth["runtime"] = f"python {truth_run.python_version}, lock 000000000000"  # built from another lock
+    with pytest.raises(RewardRuntimeMismatch, match=r"ran on python .*, lock 000000000000, but the forkserver"):
+        compute_score("codeboost_backward", right, json.dumps(truth))
+
+
+def test_a_ground_truth_without_a_runtime_still_refuses_another_python(truth_run):
+    truth = json.loads(backward_truth(truth_run))
+    del truth["runtime"]
     truth["python_version"] = "3.12.3"  # what a GPU image's own python3 may be
     right = answer("answer_MASKED_LINE_0", "    total = 10 // x\n")
-    with pytest.raises(RewardRuntimeMismatch, match=r"ground truth ran on Python 3\.12\.3, but the forkserver"):
+    with pytest.raises(RewardRuntimeMismatch, match=r"ground truth ran on 3\.12\.3, but the forkserver"):
         compute_score("codeboost_backward", right, json.dumps(truth))
 
 

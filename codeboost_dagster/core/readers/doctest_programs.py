@@ -6,6 +6,11 @@ expression's value as the interactive session would. The documented output of th
 kept as `expected_stdout` (None when an example uses doctest directives or `...`, since then the
 documented text is not the literal output). Examples that expect an exception are left out.
 Source is only parsed (ast, doctest's parser), never executed here.
+
+A package the sandbox runtime has (core.sandbox.runtime) is read from the runtime's own copy, and
+its modules' relative imports become absolute ones: the code the output depends on stays shown,
+and the rest of the package comes from the runtime. A module of any other package that imports
+its own package cannot run alone (`imports_own_package`).
 """
 
 from __future__ import annotations
@@ -19,6 +24,7 @@ from pathlib import Path
 
 from codeboost_dagster.core.readers.records import RawSnippet, snippet_from_source, unreadable
 from codeboost_dagster.core.readers.text_files import read_source_text
+from codeboost_dagster.core.sandbox.runtime import built_runtime_modules, built_runtime_site_packages
 from codeboost_dagster.core.settings import IngestionSettings
 
 _PARSER = doctest.DocTestParser()
@@ -98,20 +104,39 @@ def _imports_own_package(tree: ast.Module, package: str) -> bool:
     return False
 
 
-def package_directory(package: str) -> Path:
-    """Where an installed top-level package lives, found without importing it."""
+def absolute_imports(source: str, tree: ast.Module, package: str) -> str:
+    """`source` with each relative import spelled absolutely from `package` (the module's own
+    package, dotted), keeping every other line where it was."""
+    lines = source.split("\n")
+    relative = [node for node in ast.walk(tree) if isinstance(node, ast.ImportFrom) and node.level > 0]
+    for node in sorted(relative, key=lambda node: node.lineno, reverse=True):
+        parts = package.split(".")
+        base = ".".join(parts[: len(parts) - node.level + 1])
+        absolute = ast.ImportFrom(module=".".join(filter(None, [base, node.module])), names=node.names, level=0)
+        first, last = node.lineno - 1, node.end_lineno - 1
+        prefix, suffix = lines[first][: node.col_offset], lines[last][node.end_col_offset :]
+        lines[first : last + 1] = [prefix + ast.unparse(absolute) + suffix] + [""] * (last - first)
+    return "\n".join(lines)
+
+
+def package_directory(package: str) -> tuple[Path, bool]:
+    """Where a top-level package's sources are, found without importing it, and whether the sandbox
+    runtime provides it (then its copy is read: the programs run against it)."""
     if not package.isidentifier():
         raise ValueError(f"{package!r} is not a top-level package name")
+    site = built_runtime_site_packages()
+    if site is not None and package in built_runtime_modules() and (site / package).is_dir():
+        return site / package, True
     spec = importlib.util.find_spec(package)
     if spec is None or not spec.submodule_search_locations:
         raise ValueError(f"package {package!r} is not installed (or is a single module)")
-    return Path(next(iter(spec.submodule_search_locations)))
+    return Path(next(iter(spec.submodule_search_locations))), False
 
 
 def read_package_doctests(dump: str, package: str, settings: IngestionSettings) -> Iterator[RawSnippet]:
-    """One row per module of `package` that has doctest examples; modules that import the package
-    itself cannot run standalone and are recorded as unreadable."""
-    root = package_directory(package)
+    """One row per module of `package` that has doctest examples; for a package outside the sandbox
+    runtime, modules that import the package itself cannot run standalone and are recorded as unreadable."""
+    root, in_runtime = package_directory(package)
     for path in sorted(root.rglob("*.py")):
         origin = f"{package}/{path.relative_to(root).as_posix()}"
         text = read_source_text(path, settings.max_code_bytes)
@@ -120,13 +145,18 @@ def read_package_doctests(dump: str, package: str, settings: IngestionSettings) 
             continue
         try:
             tree = ast.parse(text.text)
-            program = program_from_module(text.text)
+            source = text.text
+            if in_runtime:
+                parts = path.relative_to(root).with_suffix("").parts
+                module_package = ".".join([package, *parts[:-1]])  # pkg/sub/mod.py and pkg/sub/__init__.py: pkg.sub
+                source = absolute_imports(source, tree, module_package)
+            program = program_from_module(source)
         except (SyntaxError, ValueError, RecursionError) as error:
             yield unreadable(dump, origin, "doctest_unparseable", f"{origin}: {type(error).__name__}: {error}")
             continue
         if program is None:
             continue
-        if _imports_own_package(tree, package):
+        if not in_runtime and _imports_own_package(tree, package):
             yield unreadable(dump, origin, "imports_own_package", f"{origin} imports {package} and cannot run alone")
             continue
         yield snippet_from_source(dump, origin, program.code, expected_stdout=program.expected_stdout)

@@ -18,6 +18,7 @@ from .base import Sandbox, SandboxUnavailable
 from .labels import classify, parse_error_type
 from .program import Program, derived_wall_time_s, program_from_test_case, programs_from_test_cases, stitch
 from .result import FINISHED_STATUSES, STATUSES, ExecutionResult, Status
+from .runtime import Runtime, RuntimeMismatch, declared_lock, require_lock
 from .variation import Variation
 
 BACKENDS: tuple[str, ...] = ("forkserver", "subprocess", "docker")
@@ -48,6 +49,20 @@ def open_sandbox(
     return backend_class(limits, concurrency, **backend_options)
 
 
+def open_declared_sandbox(
+    backend: str, limits: SandboxLimits, concurrency: int | None = None, **backend_options: Any
+) -> Sandbox:
+    """`open_sandbox`, refusing (RuntimeMismatch) a sandbox whose runtime was not built from the lock
+    `limits.runtime_lock` declares: what the pipeline's stages use, here and on every Ray node."""
+    sandbox = open_sandbox(backend, limits, concurrency, **backend_options)
+    try:
+        require_lock(sandbox.runtime, declared_lock(limits.runtime_lock), backend)
+    except BaseException:
+        sandbox.close()
+        raise
+    return sandbox
+
+
 def run(program: Program, limits: SandboxLimits | None = None, backend: str = DEFAULT_BACKEND) -> ExecutionResult:
     """Run one program on a fresh one-slot sandbox (convenient, not fast: keep a Sandbox open)."""
     with open_sandbox(backend, limits, concurrency=1) as sandbox:
@@ -61,12 +76,15 @@ __all__ = [
     "STATUSES",
     "ExecutionResult",
     "Program",
+    "Runtime",
+    "RuntimeMismatch",
     "Sandbox",
     "SandboxUnavailable",
     "Status",
     "Variation",
     "classify",
     "derived_wall_time_s",
+    "open_declared_sandbox",
     "open_sandbox",
     "parse_error_type",
     "program_from_test_case",

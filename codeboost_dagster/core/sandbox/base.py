@@ -22,14 +22,23 @@ from .channel import Channel, ChannelError
 from .labels import classify
 from .program import Program, stitch
 from .result import ExecutionResult
+from .runtime import Runtime, imported_modules
 from .uids import fixed_uid_block, lease_uid_block
 from .variation import DEFAULT as DEFAULT_VARIATION
 from .variation import Variation
 
 SERVER_SOURCE = (Path(__file__).parent / "server.py").read_text(encoding="utf-8")
 # The environment every program sees, whatever the backend: no host variables, a fixed hash
-# seed so set/dict-of-str iteration order (and so stdout) is the same on every re-run.
-SANDBOX_ENV = {"PATH": "/usr/local/bin:/usr/bin:/bin", "LANG": "C.UTF-8", "PYTHONHASHSEED": "0"}
+# seed so set/dict-of-str iteration order (and so stdout) is the same on every re-run, and
+# single-threaded BLAS/OpenMP (numerical results and thread counts independent of the node's cores).
+SANDBOX_ENV = {
+    "PATH": "/usr/local/bin:/usr/bin:/bin",
+    "LANG": "C.UTF-8",
+    "PYTHONHASHSEED": "0",
+    "OPENBLAS_NUM_THREADS": "1",
+    "OMP_NUM_THREADS": "1",
+    "MKL_NUM_THREADS": "1",
+}
 SANDBOX_HOSTNAME = "sandbox"
 # Standard-library modules the fork servers import once: snippets import them constantly and a
 # forked program then skips their import cost. Observable only through sys.modules; a program
@@ -68,9 +77,11 @@ class SandboxUnavailable(RuntimeError):
 
 @dataclass
 class Slot:
-    """One server's place in the pool: its channel, its hello message, programs run so far."""
+    """One server's place in the pool: its channel, its hello message, programs run so far.
+    A warm slot's server pre-imports the runtime's heavy modules (`SandboxLimits.warm_modules`)."""
 
     index: int
+    warm: bool = False
     channel: Channel | None = None
     hello: dict[str, Any] = field(default_factory=dict)
     runs: int = 0
@@ -86,10 +97,17 @@ class Sandbox(ABC):
     `run` is thread-safe (it takes an idle slot); `run_many` keeps every slot busy and returns
     results in input order. A server that misbehaves is replaced and its program gets a
     `sandbox_error` result; the Sandbox itself keeps working.
+
+    Each slot has a plain server and, started the first time a program needs it, a warm one: a
+    program whose imports (a static scan) name a warm module runs there, skipping the import,
+    while the rest keep the plain server's faster fork. Exec mode has no warm servers.
     """
 
     backend: ClassVar[str]
     recycle_after: int | None = None
+    exec_mode: bool = False
+    runtime: Runtime
+    """The interpreter and package set the servers run (`runtime.Runtime`), as their first one said."""
 
     def __init__(
         self,
@@ -107,31 +125,34 @@ class Sandbox(ABC):
         self._uids = fixed_uid_block(uid_base) if uid_base is not None else lease_uid_block(self.concurrency)
         self.uid_base = self._uids.base
         self._slots = [Slot(index) for index in range(self.concurrency)]
+        self._warm_slots = [Slot(index, warm=True) for index in range(self.concurrency)]
+        self.warm_modules = frozenset(() if self.exec_mode else limits.warm_modules)
         self._idle: queue.Queue[Slot] = queue.Queue()
         self._closed = False
         self._start_all()
 
     # ---- backend hooks --------------------------------------------------------------------
     @abstractmethod
-    def _open_channel(self, index: int) -> Channel:
-        """Start one server for slot `index` and return the channel to it."""
+    def _open_channel(self, slot: Slot) -> Channel:
+        """Start one server for `slot` and return the channel to it."""
 
     def _server_env(self) -> dict[str, str]:
         """The environment a server process starts with: the sandbox's, with the variation's."""
         return {**SANDBOX_ENV, **self.variation.server_env()}
 
-    def _server_config(self, index: int) -> dict[str, Any]:
+    def _server_config(self, slot: Slot) -> dict[str, Any]:
         """The config message a new server receives; backends override the isolation fields."""
         return {
-            "exec_env": self.variation.server_env(),
+            "exec_env": self.variation.exec_env(),
             "limits": dataclasses.asdict(self.limits),
-            "uid": self.uid_base + index,
+            "uid": self.uid_base + slot.index,
             "isolate": True,
             "exec_mode": False,
             "private_scratch": False,
             "env": SANDBOX_ENV,
             "hostname": SANDBOX_HOSTNAME,
             "preload": list(PRELOADED_MODULES),
+            "warm": sorted(self.warm_modules) if slot.warm else [],
         }
 
     # ---- public API -----------------------------------------------------------------------
@@ -155,7 +176,8 @@ class Sandbox(ABC):
             raise RuntimeError("sandbox is closed")
         slot = self._idle.get()
         try:
-            return self._run_on(slot, program)
+            warm = sorted(self.warm_modules & imported_modules(program.code))
+            return self._run_on(self._warm_slots[slot.index] if warm else slot, program, warm)
         finally:
             self._idle.put(slot)
 
@@ -176,7 +198,7 @@ class Sandbox(ABC):
     def close(self) -> None:
         """Stop every server (containers are removed), then give the uid block back."""
         self._closed = True
-        for slot in self._slots:
+        for slot in [*self._slots, *self._warm_slots]:
             self._discard(slot, force=False)
         self._uids.release()
 
@@ -204,13 +226,14 @@ class Sandbox(ABC):
         if errors:
             self.close()
             raise errors[0] if isinstance(errors[0], SandboxUnavailable) else SandboxUnavailable(str(errors[0]))
+        self.runtime = Runtime.from_hello(self._slots[0].hello)
         for slot in self._slots:
             self._idle.put(slot)
 
     def _start(self, slot: Slot) -> None:
-        channel = self._open_channel(slot.index)
+        channel = self._open_channel(slot)
         try:
-            channel.send(self._server_config(slot.index))
+            channel.send(self._server_config(slot))
             hello = channel.receive(STARTUP_TIMEOUT_S)
         except ChannelError as error:
             channel.close(force=True)
@@ -225,7 +248,7 @@ class Sandbox(ABC):
             slot.channel.close(force=force)
             slot.channel = None
 
-    def _run_on(self, slot: Slot, program: Program) -> ExecutionResult:
+    def _run_on(self, slot: Slot, program: Program, imports: list[str]) -> ExecutionResult:
         started = time.time()
         wall_time_s = min(program.wall_time_s or self.limits.wall_time_s, self.limits.wall_time_s)
         try:
@@ -233,7 +256,7 @@ class Sandbox(ABC):
             if slot.channel is None or worn_out or not slot.channel.alive():
                 self._discard(slot, force=False)
                 self._start(slot)
-            request = {"code": stitch(program), "stdin": program.stdin, "wall_time_s": wall_time_s}
+            request = {"code": stitch(program), "stdin": program.stdin, "wall_time_s": wall_time_s, "imports": imports}
             try:
                 slot.channel.send(request)
             except ChannelError:  # the server died between programs: not this program's doing
@@ -271,6 +294,7 @@ class Sandbox(ABC):
             cpu_ms=reply["cpu_ms"],
             backend=self.backend,
             python_version=self.python_version,
+            runtime=self.runtime.identity,
             command=self.command,
             started_at=_iso(reply["started_at"]),
             finished_at=_iso(reply["finished_at"]),
@@ -290,6 +314,7 @@ class Sandbox(ABC):
             cpu_ms=0.0,
             backend=self.backend,
             python_version=self.python_version,
+            runtime=self.runtime.identity,
             command=self.command,
             started_at=_iso(started),
             finished_at=_iso(finished),

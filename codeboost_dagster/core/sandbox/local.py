@@ -21,15 +21,18 @@ from codeboost_dagster.core.settings import SandboxLimits
 
 from .base import SERVER_SOURCE, Sandbox, SandboxUnavailable, Slot
 from .channel import PipeChannel
+from .runtime import SYSTEM_PYTHON, built_runtime_python
 from .variation import DEFAULT as DEFAULT_VARIATION
 from .variation import Variation
 
-SYSTEM_PYTHON = "/usr/bin/python3"
-
 
 def default_interpreter() -> str:
-    """Debian's /usr/bin/python3 when present (world-readable, the same build as the sandbox
-    image), else the real interpreter behind this process (a venv resolves to its base)."""
+    """The built runtime's interpreter (`runtime.built_runtime_python`: Debian's python3 with the
+    lock's packages); else Debian's bare /usr/bin/python3 (the same build as the sandbox image),
+    else the real interpreter behind this process (a venv resolves to its base)."""
+    built = built_runtime_python()
+    if built is not None:
+        return built
     if os.access(SYSTEM_PYTHON, os.X_OK):
         return SYSTEM_PYTHON
     return os.path.realpath(sys.executable)
@@ -56,11 +59,11 @@ class LocalSandbox(Sandbox):
         self.isolate = isolate
         super().__init__(limits, concurrency, uid_base, variation)
 
-    def _open_channel(self, index: int) -> PipeChannel:
+    def _open_channel(self, slot: Slot) -> PipeChannel:
         return PipeChannel([self.python, "-s", "-c", SERVER_SOURCE], env=self._server_env())
 
-    def _server_config(self, index: int) -> dict[str, Any]:
-        return {**super()._server_config(index), "isolate": self.isolate, "exec_mode": self.exec_mode}
+    def _server_config(self, slot: Slot) -> dict[str, Any]:
+        return {**super()._server_config(slot), "isolate": self.isolate, "exec_mode": self.exec_mode}
 
     def _discard(self, slot: Slot, force: bool = True) -> None:
         """Also remove the temp working dir a killed no-namespace server could not remove."""

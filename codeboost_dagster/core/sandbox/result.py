@@ -26,6 +26,8 @@ class ExecutionResult:
     error_type: the exception class name from the final traceback line, else None.
     wall_ms / cpu_ms: elapsed time and the program's user+system CPU time.
     command: the command line as shown to the model, e.g. "python3 /sandbox/main.py".
+    runtime: the interpreter and package set it ran on (`runtime.Runtime.identity`), e.g.
+      "python 3.11.2, lock 4cd988945615"; empty for a program that never reached a sandbox.
     started_at / finished_at: UTC ISO-8601 strings with milliseconds ("...T12:00:00.123+00:00").
     detail: the harness's reason for a sandbox_error (None otherwise); never shown to the model.
     wall_limit_s: the wall limit this run had (the sandbox's, or lower where the run's was derived
@@ -46,6 +48,7 @@ class ExecutionResult:
     finished_at: str
     detail: str | None = None
     wall_limit_s: float | None = None
+    runtime: str = ""
 
     def to_dict(self) -> dict[str, Any]:
         """Plain dict of every field, for Parquet rows and metadata."""

@@ -6,9 +6,11 @@ never imported by the package. One server serves one slot, one program at a time
 
 Protocol (one JSON object per line on the server's stdin / stdout):
   host -> config  {"limits", "uid", "isolate", "exec_mode", "env", "exec_env", "hostname", "private_scratch",
-                   "preload"}
-  server -> {"ready": true, "python_version", "program_path", "isolation", "preloaded"} or {"fatal": reason}
-  host -> request {"code", "stdin", "wall_time_s"}   (wall_time_s: at most the limits' wall time)
+                   "preload", "warm"}
+  server -> {"ready": true, "python_version", "program_path", "isolation", "preloaded", "runtime"}
+            or {"fatal": reason}
+  host -> request {"code", "stdin", "wall_time_s", "imports"}   (wall_time_s: at most the limits' wall
+            time; imports: the warm modules the program imports, for a warm server)
   server -> facts {"stdout", "stderr", "exit_code", "signal", "killed_for", "cpu_ms", "wall_ms",
                    "started_at", "finished_at", "setup_error", "wall_limit_s", "recycle"}
 The server reports facts (how the program ended, whether it killed it and why); the host
@@ -24,6 +26,12 @@ environment but for `env` and HOME, which is the program's working directory (/s
 container the container provides the namespaces and the server, as its pid 1, does the same
 per-program work. A forked (not exec'd) program first gets a randomly shifted heap
 (`shift_heap`), so object addresses differ between runs as between fresh interpreters.
+
+A warm server (config "warm": numpy, pandas, ...) imports heavy modules once, so the programs the
+host routes to it skip their import. What a program could see of that is made fresh after each
+fork (`WarmState`): every random generator the imports created is reseeded from the kernel, and
+warning filters the program's own imports would not have added are removed. Still visible:
+`sys.modules`, memory use and import timing; the task builder drops programs that read them.
 """
 
 import atexit
@@ -38,6 +46,7 @@ import select
 import signal
 import sys
 import time
+import warnings
 from importlib.machinery import SourceFileLoader
 
 CLONE_NEWNS = 0x00020000
@@ -91,6 +100,7 @@ DEVICES = ("null", "zero", "full", "random", "urandom")
 SETUP_FAILED_EXIT = 127
 READ_CHUNK = 65536
 HOST_GONE = "host_gone"
+RUNTIME_MARKER = "codeboost_runtime.json"  # runtime.MARKER (this file imports nothing of the package)
 STARVED_CPU_SHARE = 0.5  # a program below this share of CPU at a lowered limit gets more time
 
 
@@ -136,12 +146,14 @@ class Server:
         self.exec_mode = bool(config["exec_mode"])
         self.env = dict(config["env"])
         self.exec_env = dict(config.get("exec_env", {}))
+        self.clock_shifted = "FAKETIME" in os.environ  # started by a Variation with a clock shift
         self.is_root = os.geteuid() == 0
         self.uid = config["uid"] if self.is_root else None
         self.drop_caps = False
         self.libc = load_libc()
         self.isolation = {"uid": self.uid if self.uid is not None else os.geteuid()}
         self.control_fd = None  # the host's requests; set by main() once the server is up
+        self.warm_state = WarmState([])
         self.workdir = self.limits["working_dir"]
         self.scratch = [self.workdir, "/tmp", "/dev/shm"] if config["private_scratch"] else []
         if config["isolate"]:
@@ -314,7 +326,7 @@ class Server:
         started_at, start = time.time(), time.monotonic()
         pid = os.fork()
         if pid == 0:
-            self.child(stdin_fd, out_w, err_w, report_w)
+            self.child(stdin_fd, out_w, err_w, report_w, request.get("imports") or [])
         for fd in (stdin_fd, out_w, err_w, report_w):
             os.close(fd)
         outputs = {out_r: bytearray(), err_r: bytearray()}
@@ -434,20 +446,16 @@ class Server:
             except ChildProcessError:
                 return
 
-    def preload(self, modules: list) -> list:
-        """Import common standard-library modules once, so forked programs find them loaded.
+    def preload(self, modules: list, warm: list) -> list:
+        """Import common standard-library modules (and a warm server's heavy modules) once, so forked
+        programs find them loaded.
 
         Exec mode skips this (every program starts a fresh interpreter). Returns what loaded."""
         if self.exec_mode:
             return []
-        loaded = []
-        for name in modules:
-            try:
-                __import__(name)
-            except ImportError:
-                continue
-            loaded.append(name)
-        return loaded
+        loaded = [name for name in modules if import_quietly(name)]
+        self.warm_state = WarmState(warm)
+        return loaded + self.warm_state.loaded
 
     def close(self) -> None:
         """Remove the temp working dir of the no-namespace fallback (private mounts just vanish)."""
@@ -465,7 +473,7 @@ class Server:
             return f"cannot clean scratch: {type(error).__name__}: {error}"
         return None
 
-    def child(self, stdin_fd: int, out_w: int, err_w: int, report_w: int) -> None:
+    def child(self, stdin_fd: int, out_w: int, err_w: int, report_w: int, imports: list) -> None:
         """In the forked child: confine ourselves, then run the program. Never returns."""
         try:
             os.setsid()
@@ -491,11 +499,93 @@ class Server:
             os.environ.update(self.env)
             if self.exec_mode:  # a fresh interpreter: it must start as the server did (hash seed)
                 os.execve(sys.executable, [sys.executable, "-s", self.program_path], {**self.env, **self.exec_env})
+            self.warm_state.refresh(imports)
+            if self.clock_shifted:
+                time.sleep = sleep_by_select
             os.close(3)
         except BaseException as error:
             os.write(3, f"{type(error).__name__}: {error}".encode())
             os._exit(SETUP_FAILED_EXIT)
         run_in_process(self.program_path)
+
+
+def sleep_by_select(seconds) -> None:
+    """`time.sleep` for a program on a clock-shifted server: libfaketime 0.9.10 breaks the
+    clock_nanosleep that time.sleep uses (EINVAL); select's relative timeout is left alone."""
+    if seconds < 0:
+        raise ValueError("sleep length must be non-negative")
+    deadline = time.monotonic() + seconds
+    while (remaining := deadline - time.monotonic()) > 0:
+        select.select([], [], [], remaining)
+
+
+def import_quietly(name: str) -> bool:
+    """Import a module if the runtime has it; False if it does not."""
+    try:
+        __import__(name)
+    except ImportError:
+        return False
+    return True
+
+
+class WarmState:
+    """A warm server's heavy modules, and what a forked program must not inherit from them.
+
+    Each module is first imported alone in a forked probe, to learn which of the warm modules it
+    imports in a fresh interpreter (pandas: numpy too); then all are imported here, noting the
+    warning filters each one adds. After a fork, `refresh` keeps only the filters of the modules
+    the program's own imports bring in, and reseeds every random generator found after the imports
+    (random.Random instances, numpy's RandomState and bit generators) from the kernel."""
+
+    def __init__(self, modules: list) -> None:
+        self.brings = {name: self.probe(name, modules) for name in modules}
+        self.loaded = [name for name, brought in self.brings.items() if brought is not None]
+        self.filter_owner = {}
+        for name in self.loaded:
+            before = {id(entry) for entry in warnings.filters}
+            __import__(name)
+            self.filter_owner.update({id(e): name for e in warnings.filters if id(e) not in before})
+        self.generators, self.bit_generator_type = self.random_generators() if self.loaded else ([], None)
+
+    @staticmethod
+    def probe(name: str, modules: list):
+        """Which of `modules` importing `name` alone loads (None if it cannot be imported)."""
+        read_fd, write_fd = os.pipe()
+        pid = os.fork()
+        if pid == 0:
+            os.close(read_fd)
+            brought = [m for m in modules if m in sys.modules] if import_quietly(name) else None
+            write_all(write_fd, json.dumps(brought).encode())
+            os._exit(0)
+        os.close(write_fd)
+        reply = read_all(read_fd)
+        os.close(read_fd)
+        os.waitpid(pid, 0)
+        return json.loads(reply or b"null")
+
+    @staticmethod
+    def random_generators() -> tuple:
+        """Every random generator alive now, and numpy's bit generator type (None without numpy)."""
+        import random
+
+        numpy_random = sys.modules.get("numpy.random")
+        bit_generator = numpy_random.BitGenerator if numpy_random else None
+        kinds = (random.Random, numpy_random.RandomState, bit_generator) if numpy_random else (random.Random,)
+        found = [o for o in gc.get_objects() if isinstance(o, kinds) and not isinstance(o, random.SystemRandom)]
+        return found, bit_generator
+
+    def refresh(self, imports: list) -> None:
+        """In a forked child, before the program runs: a fresh interpreter's view of these modules."""
+        if not self.loaded:
+            return
+        for generator in self.generators:
+            if self.bit_generator_type and isinstance(generator, self.bit_generator_type):
+                generator.state = type(generator)().state  # a freshly seeded bit generator's state
+            else:
+                generator.seed()  # random.Random, numpy's RandomState: from the kernel's randomness
+        brought = {None} | {name for module in imports for name in (self.brings.get(module) or ())}
+        warnings.filters[:] = [entry for entry in warnings.filters if self.filter_owner.get(id(entry)) in brought]
+        warnings._filters_mutated()
 
 
 def run_in_process(path: str) -> None:
@@ -603,6 +693,17 @@ def interpreter_prefixes() -> list:
     return sorted(p for p in paths if not (p + "/").startswith(covered) and p != "/")
 
 
+def runtime_marker():
+    """The marker the runtime's build left beside its packages (lock digest, module providers), or
+    None for a bare interpreter."""
+    for entry in sys.path:
+        path = os.path.join(entry or ".", RUNTIME_MARKER)
+        if entry and os.path.isfile(path):
+            with open(path, encoding="utf-8") as handle:
+                return json.load(handle)
+    return None
+
+
 def proc_stat(pid: int):
     """The fields of /proc/PID/stat after the command name (state first), or None if it is gone."""
     try:
@@ -679,7 +780,8 @@ def main() -> None:
             "python_version": sys.version.split()[0],
             "program_path": server.program_path,
             "isolation": server.isolation,
-            "preloaded": server.preload(config["preload"]),
+            "preloaded": server.preload(config["preload"], config.get("warm") or []),
+            "runtime": runtime_marker(),
         }
     )
     gc.collect()

@@ -19,7 +19,7 @@ from pathlib import Path
 import pandas as pd
 import pyarrow as pa
 
-from codeboost_dagster.core.sandbox import ExecutionResult, Program, Sandbox
+from codeboost_dagster.core.sandbox import ExecutionResult, Program, Runtime, Sandbox
 from codeboost_dagster.core.scale_out.batch_runner import FUTURES, BatchReport, LocalCalls, run_batches
 from codeboost_dagster.core.scale_out.parquet_streams import (
     ParquetFile,
@@ -46,6 +46,8 @@ def lost_results(programs: Sequence[Program], detail: str, backend: str) -> list
 
 class LostSandbox:
     """Stands in for the sandbox of a lost batch: every program gets a `sandbox_error` result."""
+
+    runtime = Runtime(python_version="")  # it ran nothing: no packages to name
 
     def __init__(self, detail: str, backend: str) -> None:
         self.detail, self.backend = detail, backend

@@ -19,7 +19,7 @@ from typing import Any, TypeVar
 import pandas as pd
 import pyarrow as pa
 
-from codeboost_dagster.core.sandbox import open_sandbox
+from codeboost_dagster.core.sandbox import open_declared_sandbox
 from codeboost_dagster.core.scale_out.batch_runner import BatchReport, run_batches
 from codeboost_dagster.core.settings import SandboxLimits, ScaleOutSettings
 from codeboost_dagster.core.variant_runs import execute_variants
@@ -38,7 +38,7 @@ class SandboxPool:
 
     def __init__(self, backend: str, limits: SandboxLimits, slots: int, backend_options: dict[str, Any]) -> None:
         self.backend = backend
-        self.sandbox = open_sandbox(backend, limits, slots, **backend_options)
+        self.sandbox = open_declared_sandbox(backend, limits, slots, **backend_options)
 
     def ready(self) -> int:
         """The worker's process id, once its sandbox servers are up."""

@@ -34,7 +34,8 @@ class ExecutionTally:
     records: int = 0
     by_status: Counter = field(default_factory=Counter)
     by_error_type: Counter = field(default_factory=Counter)
-    python_versions: set[str] = field(default_factory=set)
+    runtimes: set[str] = field(default_factory=set)
+    by_package: Counter = field(default_factory=Counter)  # runs per runtime package they import
     wall_ms_sample: array = field(default_factory=lambda: array("d"))
     mismatched_batches: list[int] = field(default_factory=list)
     _slowest: list[tuple[float, int, tuple]] = field(default_factory=list)
@@ -56,7 +57,9 @@ class ExecutionTally:
         self.records += len(ids)
         self.by_status.update(records.column("status").to_pylist())
         self.by_error_type.update(value for value in records.column("error_type").to_pylist() if value is not None)
-        self.python_versions.update(value for value in records.column("python_version").to_pylist() if value)
+        self.runtimes.update(value for value in records.column("runtime").to_pylist() if value)
+        for packages in records.column("packages").to_pylist():
+            self.by_package.update(package.rsplit(" ", 1)[0] for package in packages.split(", ") if package)
         for row in records.select(SLOWEST_COLUMNS).to_pylist():
             self.slot_time.add(EXECUTION, row["status"], row["wall_ms"], row["wall_limit_s"])
             self._keep_wall_time(row["wall_ms"])

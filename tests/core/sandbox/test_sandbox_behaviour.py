@@ -17,6 +17,7 @@ from codeboost_dagster.core.sandbox import (
     program_from_test_case,
     stitch,
 )
+from codeboost_dagster.core.sandbox.base import SANDBOX_ENV
 from codeboost_dagster.core.test_cases import normalize_test_cases
 
 NESTED_ERROR = (
@@ -185,6 +186,26 @@ def test_servers_with_another_hash_seed_run_programs_as_a_fresh_interpreter_woul
     assert outputs[0][1].split()[1] == outputs[1][1].split()[1] == "7"
     if backend != "subprocess":  # a fresh interpreter's environment is the one it started with
         assert outputs[0][2] == outputs[1][2] == "0\n"
+
+
+@pytest.mark.parametrize("backend", ["forkserver", pytest.param("docker", marks=pytest.mark.docker)])
+def test_servers_with_a_shifted_clock_show_a_later_date_and_still_sleep(start_sandbox, backend):
+    """The certificate's clock run: the wall clock is years ahead for the program (date, time.time),
+    while sleeping, timeouts and the program's environment are as on a default server."""
+    code = (
+        "import datetime, os, threading, time\nstart = time.monotonic()\ntime.sleep(0.05)\n"
+        "print(datetime.date.today().year, int(time.time() // 86400))\n"
+        "print(threading.Event().wait(0.01), time.monotonic() - start >= 0.05, sorted(os.environ))\n"
+    )
+    outputs = {}
+    for days in (0, 1200):
+        with start_sandbox(backend, variation=Variation(clock_shift_days=days)) as sandbox:
+            result = sandbox.run(Program(code))
+        assert result.status == "ok", result
+        outputs[days] = result.stdout.split("\n")
+    (year, day), (later_year, later_day) = (outputs[days][0].split() for days in (0, 1200))
+    assert int(later_year) - int(year) >= 3 and abs(int(later_day) - int(day) - 1200) <= 1
+    assert outputs[0][1] == outputs[1200][1] == f"False True {sorted([*SANDBOX_ENV, 'HOME'])}"
 
 
 @pytest.mark.parametrize("backend", ["forkserver", "subprocess", pytest.param("docker", marks=pytest.mark.docker)])
