@@ -30,7 +30,8 @@ import pandas as pd
 from bench_reward import sample_tasks, write_results
 
 from codeboost_dagster.core.evaluation.heldout import select_heldout
-from codeboost_dagster.core.evaluation.intervals import interval_table
+from codeboost_dagster.core.evaluation.heuristics import is_heuristic
+from codeboost_dagster.core.evaluation.intervals import heuristic_margins, interval_table
 from codeboost_dagster.core.evaluation.items import build_items, humaneval_problems, select_items
 from codeboost_dagster.core.evaluation.scoring import answer_and_score, evaluation_prompts, summarize
 from codeboost_dagster.core.models import load_tokenizer, model_location
@@ -40,6 +41,7 @@ from codeboost_dagster.core.trl_training import train_with_trl
 from codeboost_dagster.core.verl_dataset import build_verl_dataset, write_verl_split
 
 RESULTS = Path(__file__).parent / "results" / "learning.md"
+PREDICTIONS = Path(__file__).parent / "results" / "learning_predictions.parquet"
 SPLIT_FRACTIONS = (0.28, 0.02, 0.70)
 HELDOUT = "codeboost_heldout"
 """Both held-out task kinds pooled, beside their own rows."""
@@ -79,17 +81,25 @@ def markdown(frame: pd.DataFrame) -> list[str]:
 
 
 def evaluate(
-    locations: dict[str, str], items: pd.DataFrame, heldout: pd.DataFrame, settings: CodeBoostSettings
+    locations: dict[str, str],
+    items: pd.DataFrame,
+    heldout: pd.DataFrame,
+    train_tasks: pd.DataFrame,
+    settings: CodeBoostSettings,
 ) -> pd.DataFrame:
-    """Every model's scored answers on the same prompts (EVALUATION_PREDICTIONS rows)."""
+    """Every model's and heuristic's scored answers on the same prompts (EVALUATION_PREDICTIONS rows),
+    plus the models' rows pooled over both task types (heuristics answer one type each)."""
     prompts = evaluation_prompts(items, heldout)
 
     def progress(name: str):
         return lambda done, total: print(f"{name}: {done}/{total}", flush=True)
 
     with open_sandbox("forkserver", settings.sandbox) as sandbox:
-        predictions = answer_and_score(locations, prompts, items, heldout, sandbox, settings, progress)
-    pooled = predictions[predictions["benchmark"].str.startswith("codeboost_")].assign(benchmark=HELDOUT)
+        predictions = answer_and_score(
+            locations, prompts, items, heldout, sandbox, settings, progress, train_tasks=train_tasks
+        )
+    models = ~predictions["model"].map(is_heuristic)
+    pooled = predictions[predictions["benchmark"].str.startswith("codeboost_") & models].assign(benchmark=HELDOUT)
     return pd.concat([predictions, pooled], ignore_index=True)
 
 
@@ -100,6 +110,9 @@ def main() -> None:
     parser.add_argument("--items-per-kind", type=int, default=50)
     parser.add_argument("--models", type=Path, default=Path(".tmp/models"), help="cache of converted models")
     parser.add_argument("--out", type=Path, default=RESULTS)
+    parser.add_argument(
+        "--predictions", type=Path, default=PREDICTIONS, help="where every evaluated completion is saved (Parquet)"
+    )
     args = parser.parse_args()
     settings = bench_settings(args.steps)
     load_start, started = os.getloadavg(), time.perf_counter()
@@ -135,10 +148,15 @@ def main() -> None:
             ),
         )
         training_seconds = time.perf_counter() - training_started
-        predictions = evaluate({"base": base, "trained": run.checkpoint}, items, heldout, settings)
+        predictions = evaluate(
+            {"base": base, "trained": run.checkpoint}, items, heldout, tasks[tasks["split"] == "train"], settings
+        )
+    args.predictions.parent.mkdir(parents=True, exist_ok=True)
+    predictions.to_parquet(args.predictions, index=False)
 
     evaluation = settings.evaluation
     intervals = interval_table(predictions, evaluation.bootstrap_resamples, evaluation.confidence, evaluation.seed)
+    margins = heuristic_margins(predictions, evaluation.bootstrap_resamples, evaluation.confidence, evaluation.seed)
     summary = summarize(predictions)
     goal = intervals[(intervals["benchmark"] == HELDOUT) & intervals["metric"].isin(GOAL_METRICS)]
     reached = bool((goal["difference_low"] > 0).all())
@@ -181,6 +199,12 @@ def main() -> None:
                 ]
             ]
         ),
+        "",
+        "Each model against the best answer that reads nothing (heuristics: the empty answer, the best "
+        "constant of the train split, the printed call's argument; for backward tasks the prompt's example "
+        f"line and a no-op), paired margin model - heuristic; every completion is in `{args.predictions}`:",
+        "",
+        *markdown(margins),
         "",
         "Training curve (per step):",
         "",

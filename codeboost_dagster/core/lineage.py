@@ -59,6 +59,19 @@ def _origin_line(variant: dict | None) -> str:
     return f", line {lines[0]}" if lines else ""
 
 
+def _evaluations(task_id: str, read: TableReader) -> list[str]:
+    """How each evaluated model and heuristic answered a held-out task (the evaluation's predictions)."""
+    predictions = read("evaluation_predictions")
+    if predictions is None or "item_id" not in predictions.columns:
+        return []
+    answered = predictions[predictions["item_id"] == task_id]
+    return [
+        f"  evaluated: {row.model} scored {row.score:.3f} ({'right' if row.correct else row.reason}), "
+        f"read as {row.prediction}"
+        for row in answered.itertuples()
+    ]
+
+
 def _curation(snippet_id: str, read: TableReader) -> str:
     kept = _row(read("curated_snippets"), "snippet_id", snippet_id)
     if kept is not None:
@@ -94,6 +107,7 @@ def trace(identifier: str, read: TableReader) -> list[str]:
     if task:
         masked = f", masked line {task['masked_line_index']}" if task["task_type"] == "backward" else ""
         lines.append(f"task {task['task_id']}: {task['task_type']}, {task['split']} split{masked}")
+        lines += _evaluations(task["task_id"], read)
     if program:
         lines.append(
             f"program {program['program_id']}: test case {program['case_index']}, {program['status']}"

@@ -285,8 +285,14 @@ EVALUATION_PREDICTIONS = pa.schema(
         pa.field("score", pa.float64(), nullable=False),
         pa.field("format", pa.float64(), nullable=False),
         pa.field("reason", pa.string()),
+        pa.field("score_parts", pa.large_string(), nullable=False),
     ]
 )
+"""Every evaluated completion, of every model and heuristic (`heuristic:...`): `prediction` is the
+parsed answer (a CRUXEval expression; a forward task's blocks as JSON `{"stdout", "stderr"}`, null
+for a missing block; a backward task's line), `score_parts` the reward's parts as JSON (for a
+held-out task `compute_score`'s dict; for an item `{"correct"}`); `item_id` is the task id of a
+held-out task, so `codeboost trace` reaches its answers."""
 
 EVALUATION_SUMMARY = pa.schema(
     [

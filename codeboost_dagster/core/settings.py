@@ -267,6 +267,12 @@ class EvaluationSettings:
     (`core.evaluation.heldout`)."""
     max_new_tokens: int = 96
     batch_size: int = 6
+    """Prompts answered together, in order of length (`core.generation`). On this CPU larger
+    batches of real prompts are slower per prompt (24 prompts: 4 -> 71.6 s, 6 -> 75.6 s, 12 ->
+    90.6 s, 24 -> 212.9 s; BENCHMARKS.md, evaluation time)."""
+    dtype: str = "auto"
+    """Weights and activations: "auto" is bfloat16 on a GPU, float32 on a CPU. "bfloat16" on a CPU
+    with AMX units evaluates 3.3x faster but changes about half of the greedy answers."""
     open_answers: bool = True
     """Both models' answers start with the answer's opening line, as in local training
     (`LocalTrainingSettings.open_answers`); without it the embedded 135M model writes no answer

@@ -15,7 +15,7 @@ from dagster import (
 
 from codeboost_dagster.core.evaluation.decontamination import contamination_report
 from codeboost_dagster.core.evaluation.heldout import select_heldout
-from codeboost_dagster.core.evaluation.intervals import interval_table
+from codeboost_dagster.core.evaluation.intervals import heuristic_margins, interval_table
 from codeboost_dagster.core.evaluation.items import build_items, humaneval_problems, select_items, unaccounted_problems
 from codeboost_dagster.core.evaluation.scoring import answer_and_score, evaluation_prompts, summarize
 from codeboost_dagster.defs import TRANSIENT_FAILURE_RETRY
@@ -32,6 +32,19 @@ EVALUATION_ITEM_CONSERVATION = AssetCheckSpec(
     blocking=True,
     description="every HumanEval problem has an item or a report row",
 )
+
+
+def headline_margins(margins: pd.DataFrame, model: str) -> dict[str, MetadataValue]:
+    """The model's margin over the best heuristic on held-out forward and backward tasks, for pass@1
+    and mean reward: `margin [low, high] over heuristic:NAME`."""
+    headline = {}
+    for row in margins[(margins["model"] == model) & margins["benchmark"].str.startswith("codeboost")].itertuples():
+        if row.metric in ("pass_at_1", "mean_reward"):
+            headline[f"{row.benchmark}_{row.metric}_margin"] = MetadataValue.text(
+                f"{row.margin:+.3f} [{row.margin_low:+.3f}, {row.margin_high:+.3f}] over {row.best_heuristic} "
+                f"({row.value:.3f} vs {row.heuristic_value:.3f}, {model})"
+            )
+    return headline
 
 
 def comparison_plot(intervals: pd.DataFrame, confidence: float) -> MetadataValue:
@@ -138,9 +151,13 @@ def evaluation(
             opened,
             config,
             lambda name: progress_logger(context.log, f"{name} generation"),
+            train_tasks=training_tasks[training_tasks["split"] == "train"],
         )
     summary = summarize(predictions)
     intervals = interval_table(
+        predictions, config.evaluation.bootstrap_resamples, config.evaluation.confidence, config.evaluation.seed
+    )
+    margins = heuristic_margins(
         predictions, config.evaluation.bootstrap_resamples, config.evaluation.confidence, config.evaluation.seed
     )
     contamination = contamination_report(
@@ -161,6 +178,8 @@ def evaluation(
             "summary": frame_table(summary.round(3)),
             "comparison": comparison_plot(intervals, config.evaluation.confidence),
             "intervals": frame_table(intervals.round(3)),
+            "margins_over_heuristics": frame_table(margins.round(3)),
+            **headline_margins(margins, "trained" if "trained" in candidates else "base"),
             "heldout_strata": counts_table(
                 (heldout["task_type"] + "/" + heldout["error_type"].fillna("none")).value_counts().to_dict(), "stratum"
             ),

@@ -60,3 +60,34 @@ def test_a_run_names_its_runtime_and_the_packages_it_imported():
     on = records.assign(runtime="python 3.11.2, lock 4cd988945615", packages="numpy 2.4.6")
     lines = trace("p1", _reader({"execution_records": on}))
     assert lines[0] == "program p1: test case 0, ok, on python 3.11.2, lock 4cd988945615, importing numpy 2.4.6"
+
+
+def test_a_held_out_task_shows_how_each_model_and_heuristic_answered_it():
+    tasks = pd.DataFrame(
+        [{"task_id": "t1", "task_type": "forward", "split": "test", "program_id": "p9", "masked_line_index": -1}]
+    )
+    predictions = pd.DataFrame(
+        [
+            {
+                "item_id": "t1",
+                "model": "trained",
+                "score": 0.325,
+                "correct": False,
+                "reason": "wrong_output",
+                "prediction": '{"stdout": "", "stderr": ""}',
+            },
+            {
+                "item_id": "t1",
+                "model": "heuristic:empty",
+                "score": 0.325,
+                "correct": False,
+                "reason": "wrong_output",
+                "prediction": '{"stdout": "", "stderr": ""}',
+            },
+        ]
+    )
+    lines = trace("t1", _reader({"training_tasks": tasks, "evaluation_predictions": predictions}))
+    assert lines[1:] == [
+        '  evaluated: trained scored 0.325 (wrong_output), read as {"stdout": "", "stderr": ""}',
+        '  evaluated: heuristic:empty scored 0.325 (wrong_output), read as {"stdout": "", "stderr": ""}',
+    ]

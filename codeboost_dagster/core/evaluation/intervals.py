@@ -13,6 +13,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from codeboost_dagster.core.evaluation.heuristics import is_heuristic
+
 METRICS = {"pass_at_1": "correct", "mean_reward": "score", "format_rate": "format"}
 """Reported metric -> the per-item column it averages (pass@1 is stdout exact for CodeBoost tasks)."""
 
@@ -84,3 +86,54 @@ def interval_table(
                 )
             rows.append(row)
     return pd.DataFrame(rows)
+
+
+MARGIN_COLUMNS = [
+    "benchmark",
+    "metric",
+    "model",
+    "value",
+    "best_heuristic",
+    "heuristic_value",
+    "items",
+    "margin",
+    "margin_low",
+    "margin_high",
+    "excludes_zero",
+]
+
+
+def heuristic_margins(predictions: pd.DataFrame, resamples: int, confidence: float, seed: int) -> pd.DataFrame:
+    """Per benchmark, metric and model: the model's mean, the best heuristic's (of highest mean on
+    that benchmark and metric, `heuristics`) and the paired margin model - heuristic with its
+    interval: the headline figure, since a margin over zero can be the empty answer's."""
+    rows = []
+    rng = np.random.default_rng(seed)
+    for benchmark, group in predictions.groupby("benchmark", sort=True):
+        heuristics = sorted(model for model in set(group["model"]) if is_heuristic(model))
+        models = sorted(model for model in set(group["model"]) if not is_heuristic(model))
+        if not heuristics:
+            continue
+        for metric, column in METRICS.items():
+            values = group.assign(value=group[column].astype(np.float64))
+            means = values.groupby("model")["value"].mean()
+            best = max(heuristics, key=lambda name: (means[name], name))
+            for model in models:
+                paired = _paired(values, "value", best, model)
+                margin = bootstrap_mean((paired[model] - paired[best]).to_numpy(), resamples, confidence, rng)
+                rows.append(
+                    {
+                        "benchmark": benchmark,
+                        "metric": metric,
+                        "model": model,
+                        "value": float(means[model]),
+                        "best_heuristic": best,
+                        "heuristic_value": float(means[best]),
+                        "items": len(paired),
+                        "margin": margin.value,
+                        "margin_low": margin.low,
+                        "margin_high": margin.high,
+                        "excludes_zero": bool(margin.low > 0 or margin.high < 0),
+                    }
+                )
+    return pd.DataFrame(rows, columns=MARGIN_COLUMNS)

@@ -2,7 +2,8 @@
 
 Benchmarks: `cruxeval_output` / `cruxeval_input` (items from HumanEval, pass@1 by execution) and
 `codeboost_forward` / `codeboost_backward` (held-out test tasks, scored by `compute_score`: mean
-reward, stdout exact rate, format rate).
+reward, stdout exact rate, format rate). The answers that read nothing (`heuristics`) go through
+the same scoring beside the models.
 """
 
 from __future__ import annotations
@@ -12,11 +13,13 @@ from collections.abc import Callable, Mapping
 
 import pandas as pd
 
+from codeboost_dagster.core.answers import last_block
+from codeboost_dagster.core.evaluation.heuristics import APPLIES_TO, PREFIX, best_constant_stdout, heuristic_answers
 from codeboost_dagster.core.evaluation.items import OUTPUT_PREDICTION
 from codeboost_dagster.core.evaluation.predictions import ANSWER_TAGS, item_prompt, score_predictions
 from codeboost_dagster.core.frames import records
 from codeboost_dagster.core.generation import generate_greedy
-from codeboost_dagster.core.prompts import answer_opening, opening_line
+from codeboost_dagster.core.prompts import STDERR_TAG, STDOUT_TAG, answer_opening, opening_line
 from codeboost_dagster.core.sandbox import Sandbox
 from codeboost_dagster.core.schemas import EVALUATION_PREDICTIONS, EVALUATION_SUMMARY
 from codeboost_dagster.core.settings import CodeBoostSettings, RewardSettings
@@ -92,6 +95,7 @@ def score_answers(
                     "score": float(correct),
                     "format": float(verdict["reason"] != "no_answer_block"),
                     "reason": verdict["reason"],
+                    "score_parts": json.dumps({"correct": correct}),
                 }
             )
         else:
@@ -100,14 +104,45 @@ def score_answers(
             rows.append(
                 {
                     **row,
-                    "prediction": None,
+                    "prediction": parsed_answer(row["answer"], heldout.iloc[position - len(items)]),
                     "correct": correct,
                     "score": score["score"],
                     "format": score["format"],
                     "reason": None if correct else task_failure(score),
+                    "score_parts": json.dumps(score, sort_keys=True),
                 }
             )
     return pd.DataFrame(rows, columns=EVALUATION_PREDICTIONS.names)
+
+
+def parsed_answer(answer: str, task: pd.Series) -> str | None:
+    """What the reward reads of a held-out task's completion: a forward task's blocks as JSON
+    (null for a missing block), a backward task's line (None without an answer block)."""
+    truth = json.loads(task["ground_truth"])
+    if truth["task_type"] == "forward":
+        return json.dumps({"stdout": last_block(answer, STDOUT_TAG), "stderr": last_block(answer, STDERR_TAG)})
+    from codeboost_dagster.verl.reward import backward_answer
+
+    return backward_answer(answer, truth)
+
+
+def score_heuristics(
+    prompts: pd.DataFrame,
+    items: pd.DataFrame,
+    heldout: pd.DataFrame,
+    train_tasks: pd.DataFrame,
+    sandbox: Sandbox,
+    weights: RewardSettings,
+) -> pd.DataFrame:
+    """The answers that read nothing (`heuristics`), scored as a model's are, on the prompts of the
+    benchmarks each answers; the best constant is chosen on `train_tasks`."""
+    constant = best_constant_stdout(train_tasks, weights)
+    parts = []
+    for name, benchmarks in APPLIES_TO.items():
+        answers = heuristic_answers(name, prompts, items, heldout, constant)
+        scored = score_answers(PREFIX + name, prompts, answers, items, heldout, sandbox, weights)
+        parts.append(scored[scored["benchmark"].isin(benchmarks)])
+    return pd.concat(parts, ignore_index=True)
 
 
 def answer_and_score(
@@ -118,9 +153,11 @@ def answer_and_score(
     sandbox: Sandbox,
     settings: CodeBoostSettings,
     progress: Callable[[str], Callable[[int, int], None]] | None = None,
+    train_tasks: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """Every model's greedy answers to the same prompts (`evaluation_prompts`), scored: the
-    EVALUATION_PREDICTIONS rows of one pass, model by model. `progress(model)` reports generation."""
+    EVALUATION_PREDICTIONS rows of one pass, model by model, then (given the train split's tasks)
+    the heuristics' (`score_heuristics`). `progress(model)` reports generation."""
     config = settings.evaluation
     openings = list(prompts["opening"]) if config.open_answers else None
     parts = []
@@ -132,8 +169,11 @@ def answer_and_score(
             config.batch_size,
             progress(name) if progress else None,
             openings=openings,
+            dtype=config.dtype,
         )
         parts.append(score_answers(name, prompts, answers, items, heldout, sandbox, settings.reward))
+    if train_tasks is not None:
+        parts.append(score_heuristics(prompts, items, heldout, train_tasks, sandbox, settings.reward))
     return pd.concat(parts, ignore_index=True)
 
 
