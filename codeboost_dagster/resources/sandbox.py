@@ -22,7 +22,7 @@ class SandboxResource(ConfigurableResource):
 
     def open(self, limits: SandboxLimits, variation: Variation | None = None) -> Sandbox:
         """Start the configured backend with the method's limits (and servers varied as `variation`
-        says: another hash seed, for the determinism certificate); refuse one whose runtime is not
+        says: another hash seed or a later clock, for the determinism certificate); refuse one whose runtime is not
         the declared one (`SandboxLimits.runtime_lock`) with `RuntimeMismatch`."""
         options = self._options() if variation is None else {**self._options(), "variation": variation}
         return open_declared_sandbox(self.backend, limits, self.concurrency, **options)

@@ -696,9 +696,9 @@ def interpreter_prefixes() -> list:
 def runtime_marker():
     """The marker the runtime's build left beside its packages (lock digest, module providers), or
     None for a bare interpreter."""
-    for entry in sys.path:
-        path = os.path.join(entry or ".", RUNTIME_MARKER)
-        if entry and os.path.isfile(path):
+    for entry in filter(None, sys.path):
+        path = os.path.join(entry, RUNTIME_MARKER)
+        if os.path.isfile(path):
             with open(path, encoding="utf-8") as handle:
                 return json.load(handle)
     return None
