@@ -21,7 +21,7 @@ export CODEBOOST_SANDBOX_RUNTIME := $(SANDBOX_RUNTIME)
 
 .PHONY: setup run test lint format dev gpu-smoke sandbox-engine faketime browser deployment-images deploy deploy-down clean
 
-setup: $(VENV)/.installed $(SANDBOX_RUNTIME)/.installed faketime data/dumps/sample.jsonl data/dumps/real.doctests
+setup: $(VENV)/.installed $(SANDBOX_RUNTIME)/.installed faketime data/dumps/sample.jsonl data/dumps/real.doctests data/dumps/library
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -62,6 +62,10 @@ data/dumps/sample.jsonl: $(VENV)/.installed
 # The second example dump: doctests of runtime packages (README, "Real code").
 data/dumps/real.doctests: examples/real.doctests
 	mkdir -p $(@D) && cp $< $@
+
+# The third: plain library modules whose functions nobody calls (README, "Raw functions").
+data/dumps/library: $(wildcard examples/library/*.py)
+	mkdir -p $@ && cp examples/library/*.py $@/ && touch $@
 
 run: setup
 	$(BIN)/codeboost run --dump sample.jsonl

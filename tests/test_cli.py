@@ -40,7 +40,7 @@ def test_dagster_cli_materializes_the_sample_partition(dumps_root, tmp_path):
         "-m",
         "codeboost_dagster.definitions",
         "--select",
-        "raw_snippets,filtered_snippets,filter_report",
+        "raw_snippets,filtered_snippets,filter_report,synthesized_snippets,synthesis_report",
         "--partition",
         "sample.jsonl",
     ]

@@ -66,7 +66,8 @@ SCRIPT = textwrap.dedent(
             if not instance.has_dynamic_partition(code_dumps.name, "crash.jsonl"):
                 instance.add_dynamic_partitions(code_dumps.name, ["crash.jsonl"])
             assets = list(defs.assets)
-            dg.materialize(assets, selection=["raw_snippets", "filtered_snippets", "filter_report"],
+            dg.materialize(assets, selection=["raw_snippets", "filtered_snippets", "filter_report",
+                           "synthesized_snippets", "synthesis_report"],
                            partition_key="crash.jsonl", instance=instance, resources=resources)
             result = dg.materialize(assets, instance=instance, resources=resources, selection=[
                 "curated_snippets", "curation_report", "curation_signatures", "augmented_variants",

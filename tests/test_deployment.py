@@ -93,7 +93,13 @@ def test_a_partition_materialized_through_the_webserver_is_stored_in_postgres(de
         "select distinct asset_key from event_logs where run_id = "
         f"'{run_id}' and dagster_event_type = 'ASSET_MATERIALIZATION' order by asset_key",
     )
-    assert materialized.split() == ['["filter_report"]', '["filtered_snippets"]', '["raw_snippets"]']
+    assert materialized.split() == [
+        '["filter_report"]',
+        '["filtered_snippets"]',
+        '["raw_snippets"]',
+        '["synthesis_report"]',
+        '["synthesized_snippets"]',
+    ]
     assert (data / "storage" / "filtered_snippets" / "deployed.jsonl.parquet").exists()
 
 

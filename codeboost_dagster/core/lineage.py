@@ -1,9 +1,11 @@
 """Row-level lineage: from a task, program, variant or snippet id back to the dump it came from.
 
-The chain is task -> program (one run of a variant on one test case) -> variant (with its
-mutations and their diff against the canonical program) -> canonical program (variant 0) ->
-snippet -> dump, origin and line, plus the decision each stage made about the snippet (filtered
-out, kept by curation, or removed in favour of which survivor). It reads the stored tables only.
+The chain is task -> program (one run of a variant on one test case, and where a synthesized
+case's input came from) -> variant (with its mutations and their diff against the canonical
+program) -> canonical program (variant 0) -> snippet (for a function program synthesized from a
+module, that module's snippet too) -> dump, origin and line, plus the decision each stage made
+about the snippet (filtered out, kept by curation, or removed in favour of which survivor). It
+reads the stored tables only.
 """
 
 from __future__ import annotations
@@ -49,6 +51,23 @@ def _stopped_at(program: dict) -> str:
     """For a run stopped at its wall limit, that limit (a mutated variant's derives from variant 0's run)."""
     limit = program.get("wall_limit_s")
     return f" at its {limit:g} s wall limit" if program["status"] == "timeout" and limit is not None else ""
+
+
+def _input_source(variant: dict | None, case_index: int) -> str:
+    """ ", input from <source>" for a synthesized call case (core.synthesis), else ""."""
+    cases = json.loads(variant["test_cases"]) if variant else []
+    source = cases[case_index].get("source") if 0 <= case_index < len(cases) else None
+    return f", input from {source}" if source else ""
+
+
+def _synthesized_from(snippet_id: str, read: TableReader) -> list[str]:
+    """The module a synthesized function program came from, and its cases by input source."""
+    report = _row(read("synthesis_report"), "snippet_id", snippet_id)
+    if report is None:
+        return []
+    function = f"function {report['function']} (line {report['line']}) of snippet {report['module_snippet_id']}"
+    kept = f"{report['cases']} of {report['candidates']} candidates kept, by source {report['cases_by_source']}"
+    return [f"  synthesized: {function}, {kept}"]
 
 
 def _origin_line(variant: dict | None) -> str:
@@ -101,7 +120,9 @@ def trace(identifier: str, read: TableReader) -> list[str]:
     variants = read("augmented_variants")
     variant = _row(variants, "variant_id", variant_id)
     snippet_id = variant["snippet_id"] if variant else identifier
-    snippet = _row(read("raw_snippets"), "snippet_id", snippet_id)
+    snippet = _row(read("raw_snippets"), "snippet_id", snippet_id) or _row(
+        read("synthesized_snippets"), "snippet_id", snippet_id
+    )
     if not any((task, program, variant, snippet)):
         raise UnknownId(f"{identifier!r} is no task, program, variant or snippet id in the stored tables")
     if task:
@@ -114,6 +135,7 @@ def trace(identifier: str, read: TableReader) -> list[str]:
             + (f" ({program['error_type']})" if program["error_type"] else "")
             + _stopped_at(program)
             + _ran_on(program)
+            + _input_source(variant, program["case_index"])
         )
     canonical = None
     if variant:
@@ -124,6 +146,9 @@ def trace(identifier: str, read: TableReader) -> list[str]:
     if canonical is not None:
         lines.append(f"canonical program {canonical['variant_id']} (variant 0, which every variant mutates)")
     if snippet:
-        lines.append(f"snippet {snippet_id}: dump {snippet['dump']}, {snippet['origin']}{_origin_line(canonical)}")
+        synthesized = _synthesized_from(snippet_id, read)  # its lines are the slice's, not the file's
+        where = "" if synthesized else _origin_line(canonical)
+        lines.append(f"snippet {snippet_id}: dump {snippet['dump']}, {snippet['origin']}{where}")
+        lines += synthesized
         lines.append(_curation(snippet_id, read))
     return lines

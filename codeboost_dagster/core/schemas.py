@@ -43,6 +43,24 @@ FILTER_REPORT = pa.schema(
     ]
 )
 
+SYNTHESIS_REPORT = pa.schema(
+    [
+        pa.field("snippet_id", pa.string()),
+        pa.field("module_snippet_id", pa.string(), nullable=False),
+        pa.field("dump", pa.string(), nullable=False),
+        pa.field("origin", pa.string(), nullable=False),
+        pa.field("function", pa.string(), nullable=False),
+        pa.field("line", pa.int32(), nullable=False),
+        pa.field("outcome", pa.string(), nullable=False),
+        pa.field("detail", pa.string()),
+        pa.field("candidates", pa.int32(), nullable=False),
+        pa.field("rejected_at_boundary", pa.int32(), nullable=False),
+        pa.field("cases", pa.int32(), nullable=False),
+        pa.field("cases_by_source", pa.string(), nullable=False),
+        pa.field("probe_seconds", pa.float64(), nullable=False),
+    ]
+)
+
 AUGMENTED_VARIANTS = pa.schema(
     [
         pa.field("variant_id", pa.string(), nullable=False),
@@ -325,6 +343,8 @@ TABLE_SCHEMAS: dict[str, pa.Schema] = {
     "raw_snippets": RAW_SNIPPETS,
     "filtered_snippets": FILTERED_SNIPPETS,
     "filter_report": FILTER_REPORT,
+    "synthesized_snippets": FILTERED_SNIPPETS,
+    "synthesis_report": SYNTHESIS_REPORT,
 }
 
 

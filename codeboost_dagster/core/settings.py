@@ -41,6 +41,29 @@ class FilterSettings:
 
 
 @dataclass(frozen=True)
+class SynthesisSettings:
+    """Call-input synthesis for functions a snippet never calls (ours; README, "Raw functions").
+
+    Candidates come from the module's examples, defaults, type hints, its literal pool and generic
+    values, in that order, and run only in the sandbox; up to `cases_per_function` that differ in
+    output or in the lines they execute become the function's `call` cases."""
+
+    enabled: bool = True
+    cases_per_function: int = 3
+    candidates_per_function: int = 16
+    candidates_per_source: int = 4
+    search_rounds: int = 5
+    """Further waves after the first: for a function whose every candidate failed at the call
+    boundary, one parameter at a time is tried with a value of each kind; for one with fewer
+    distinct outputs than `cases_per_function`, other values of the kinds that worked."""
+    probe_wall_time_s: float = 2.0
+    """Wall limit of one candidate's run: a candidate that loops is discarded, not waited for."""
+    max_output_chars: int = 1_000
+    """A candidate whose printed result is longer is discarded: its forward task would be a copy job."""
+    seed: int = 0
+
+
+@dataclass(frozen=True)
 class CurationSettings:
     """METHOD.md section 2: maximum-clique curation."""
 
@@ -314,6 +337,7 @@ class CodeBoostSettings:
 
     ingestion: IngestionSettings = field(default_factory=IngestionSettings)
     filtering: FilterSettings = field(default_factory=FilterSettings)
+    synthesis: SynthesisSettings = field(default_factory=SynthesisSettings)
     curation: CurationSettings = field(default_factory=CurationSettings)
     augmentation: AugmentationSettings = field(default_factory=AugmentationSettings)
     sandbox: SandboxLimits = field(default_factory=SandboxLimits)

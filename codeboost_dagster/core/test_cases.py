@@ -3,7 +3,11 @@
 A snippet carries a JSON list of test cases. Each normalised case is one of
   {"kind": "stdin", "stdin": "<text fed on standard input>"}
   {"kind": "call", "func_name": "f", "args": [...], "kwargs": {...}}
-An empty list means "run the program once with no input". The public CodeBoost release stores
+A call's arguments are JSON values, or (keys present only then) Python source the shown program
+spells out: `"python_args": ["(1, 2)", "fractions.Fraction(1, 3)"]`, `"python_kwargs": {"n": "3"}`,
+literals and standard-library value constructors only (core.call_arguments). A synthesized case
+also says where its input came from (`"source"`, core.synthesis). An empty list means "run the
+program once with no input". The public CodeBoost release stores
 `{"input": str}` for stdin and `{"input": list | dict, "func_name": name}` for a call
 (positional arguments for a list, keyword arguments for a dict); `normalize_test_cases` maps
 that format (and ours) to the normal form and raises `InvalidTestCases` with a reason otherwise.
@@ -13,6 +17,8 @@ from __future__ import annotations
 
 import json
 from typing import Any
+
+from codeboost_dagster.core.call_arguments import InvalidArgument, qualified_argument
 
 
 class InvalidTestCases(ValueError):
@@ -42,7 +48,39 @@ def _normalize_case(index: int, case: Any) -> dict[str, Any]:
         raise InvalidTestCases(f"test case {index}: call input must be a list or an object")
     if not all(isinstance(k, str) and k.isidentifier() for k in kwargs):
         raise InvalidTestCases(f"test case {index}: keyword argument names must be identifiers")
-    return {"kind": "call", "func_name": func_name, "args": args, "kwargs": kwargs}
+    return {"kind": "call", "func_name": func_name, "args": args, "kwargs": kwargs, **_python_arguments(index, case)}
+
+
+def _python_arguments(index: int, case: dict[str, Any]) -> dict[str, Any]:
+    """The case's Python-source arguments, qualified and checked, and its input source."""
+    extra: dict[str, Any] = {}
+    python_args, python_kwargs = case.get("python_args", []), case.get("python_kwargs", {})
+    if not isinstance(python_args, list) or not isinstance(python_kwargs, dict):
+        raise InvalidTestCases(f"test case {index}: python_args must be a list and python_kwargs an object")
+    if (python_args or python_kwargs) and (case.get("args") or case.get("kwargs")):
+        raise InvalidTestCases(f"test case {index}: give arguments as JSON or as Python source, not both")
+    if not all(isinstance(k, str) and k.isidentifier() for k in python_kwargs):
+        raise InvalidTestCases(f"test case {index}: keyword argument names must be identifiers")
+    try:
+        if python_args:
+            extra["python_args"] = [qualified_argument(_text(index, arg)) for arg in python_args]
+        if python_kwargs:
+            extra["python_kwargs"] = {
+                name: qualified_argument(_text(index, arg)) for name, arg in python_kwargs.items()
+            }
+    except InvalidArgument as error:
+        raise InvalidTestCases(f"test case {index}: {error}") from None
+    if "source" in case:
+        if not isinstance(case["source"], str):
+            raise InvalidTestCases(f"test case {index}: source must be a string")
+        extra["source"] = case["source"]
+    return extra
+
+
+def _text(index: int, argument: Any) -> str:
+    if not isinstance(argument, str):
+        raise InvalidTestCases(f"test case {index}: a Python argument must be source text")
+    return argument
 
 
 def normalize_test_cases(raw: str | list | None) -> list[dict[str, Any]]:

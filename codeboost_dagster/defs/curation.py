@@ -64,7 +64,7 @@ CURATION_CONSERVATION = AssetCheckSpec(
     "curation_conservation",
     asset="curated_snippets",
     blocking=True,
-    description="every filtered row is selected or in the curation report",
+    description="every filtered or synthesized row is selected or in the curation report",
 )
 CURATION_DETERMINISM = AssetCheckSpec(
     "curation_determinism",
@@ -74,8 +74,9 @@ CURATION_DETERMINISM = AssetCheckSpec(
 )
 
 
-def _all_filtered(partitions: dict[str, pd.DataFrame]) -> pd.DataFrame:
-    frames = [frame for _, frame in sorted(partitions.items())]
+def _all_rows(*tables: dict[str, pd.DataFrame]) -> pd.DataFrame:
+    """Every dump's rows of every table, dump by dump (a dump without synthesized rows has none)."""
+    frames = [frame for partitions in tables for _, frame in sorted(partitions.items())]
     return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=FILTERED_SNIPPETS.names)
 
 
@@ -142,7 +143,10 @@ def _previous_report(removed: pd.DataFrame | None) -> pd.DataFrame | None:
 
 @multi_asset(
     group_name=CURATION_GROUP,
-    ins={"filtered_snippets": AssetIn(metadata={"allow_missing_partitions": True})},
+    ins={
+        "filtered_snippets": AssetIn(metadata={"allow_missing_partitions": True}),
+        "synthesized_snippets": AssetIn(metadata={"allow_missing_partitions": True}),
+    },
     outs={
         "curated_snippets": AssetOut(
             metadata=reads_settings("curation"),
@@ -164,8 +168,9 @@ def _previous_report(removed: pd.DataFrame | None) -> pd.DataFrame | None:
     required_resource_keys={"io_manager", "settings", "scale_out"},
     check_specs=[CLIQUE_PROPERTY, CURATION_CONSERVATION, CURATION_DETERMINISM],
 )
-def curated_snippets(context: AssetExecutionContext, filtered_snippets: dict):
-    """Maximum-clique curation of every dump's filtered snippets, incremental over earlier runs."""
+def curated_snippets(context: AssetExecutionContext, filtered_snippets: dict, synthesized_snippets: dict):
+    """Maximum-clique curation of every dump's filtered snippets and synthesized function programs,
+    incremental over earlier runs."""
     settings = context.resources.settings.for_stage(context)
     config = settings.curation
     scale_out: StageExecutor = context.resources.scale_out
@@ -173,7 +178,7 @@ def curated_snippets(context: AssetExecutionContext, filtered_snippets: dict):
     previous_selection = store.load_table("curated_snippets", context.log)
     previous_removed = _previous_report(store.load_table("curation_report", context.log))
     previous_signatures = store.load_table("curation_signatures", context.log)
-    every_row = _all_filtered(filtered_snippets)
+    every_row = _all_rows(filtered_snippets, synthesized_snippets)
     candidates = _undecided(every_row, previous_selection, previous_removed)
     existing = previous_selection[every_row.columns] if previous_selection is not None else None
     layout = f"chunks of {config.chunk_size}, {config.rounds} rounds" if config.mode != GLOBAL else "global"

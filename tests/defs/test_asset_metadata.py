@@ -18,6 +18,7 @@ from codeboost_dagster.defs.augmentation import augmented_variants
 from codeboost_dagster.defs.curation import curated_snippets
 from codeboost_dagster.defs.execution import execution_records
 from codeboost_dagster.defs.ingestion import filtered_snippets, raw_snippets
+from codeboost_dagster.defs.synthesis import synthesized_snippets
 from codeboost_dagster.defs.tasks import training_tasks
 from codeboost_dagster.resources.dumps import DumpFolder
 from codeboost_dagster.resources.parquet_io import ParquetIOManagerFactory
@@ -76,8 +77,18 @@ def stages(tmp_path_factory):
     raw = found["raw_snippets"][0]["result"].value
     found["filtered_snippets"] = _call(filtered_snippets, common, root, DUMP, raw_snippets=raw)
     kept = found["filtered_snippets"][0]["filtered_snippets"].value
+    found["synthesized_snippets"] = _call(
+        synthesized_snippets, common, root, DUMP, raw_snippets=raw, filtered_snippets=kept
+    )
+    programs = found["synthesized_snippets"][0]["synthesized_snippets"].value
     store = {"io_manager": ParquetIOManagerFactory(base_path=str(root / "storage"))}
-    found["curated_snippets"] = _call(curated_snippets, {**common, **store}, root, filtered_snippets={DUMP: kept})
+    found["curated_snippets"] = _call(
+        curated_snippets,
+        {**common, **store},
+        root,
+        filtered_snippets={DUMP: kept},
+        synthesized_snippets={DUMP: programs},
+    )
     selection = _stored(found["curated_snippets"][0]["curated_snippets"], root, "curated_snippets")
     found["augmented_variants"] = _call(augmented_variants, common, root, curated_snippets=selection)
     variants = found["augmented_variants"][0]["augmented_variants"].value
@@ -90,7 +101,7 @@ def stages(tmp_path_factory):
 def test_every_check_of_every_stage_passes(stages):
     failed = {name: check for _, checks in stages.values() for name, check in checks.items() if not check.passed}
     assert failed == {}
-    assert sum(len(checks) for _, checks in stages.values()) == 11
+    assert sum(len(checks) for _, checks in stages.values()) == 12
 
 
 def test_ingestion_metadata_counts_the_rows_it_describes(stages):

@@ -78,9 +78,10 @@ def test_every_asset_names_known_settings_sections_and_is_versioned_by_them():
         assert own_settings_hash(node.code_version) == stage_fingerprint(CodeBoostSettings(), sections), key
 
 
-def test_a_changed_runtime_lock_marks_execution_and_below_stale_but_not_above(tmp_path):
-    """The sandbox runtime's lock versions every stage that reads [sandbox] and, through parents'
-    versions, everything downstream; a comment-only edit of the lock changes nothing."""
+def test_a_changed_runtime_lock_marks_the_stages_that_run_programs_and_below_stale_but_not_above(tmp_path):
+    """The sandbox runtime's lock versions every stage that reads [sandbox] (call-input synthesis
+    runs its candidates there, execution its programs) and, through parents' versions, everything
+    downstream; a comment-only edit of the lock changes nothing."""
     specs = [spec for asset in defs.assets for spec in getattr(asset, "specs", [])]
     lock = tmp_path / "runtime.lock"
     lock.write_text(DEFAULT_LOCK.read_text())
@@ -91,8 +92,8 @@ def test_a_changed_runtime_lock_marks_execution_and_below_stale_but_not_above(tm
     lock.write_text(DEFAULT_LOCK.read_text().replace("numpy==", "numpy==0"))
     changed = settings_code_versions(specs, settings)
     stale = {key.to_user_string() for key in base if changed[key] != base[key]}
-    assert {"execution_records", "training_tasks", "verl_dataset"} <= stale
-    assert not stale & {"raw_snippets", "curated_snippets", "augmented_variants"}
+    assert {"synthesized_snippets", "curated_snippets", "execution_records", "training_tasks", "verl_dataset"} <= stale
+    assert not stale & {"raw_snippets", "filtered_snippets", "filter_report"}
 
 
 def test_every_asset_says_its_kinds_and_stores_through_the_default_io_manager():

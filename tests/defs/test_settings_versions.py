@@ -21,6 +21,8 @@ SELECTION = [
     "raw_snippets",
     "filtered_snippets",
     "filter_report",
+    "synthesized_snippets",
+    "synthesis_report",
     "curated_snippets",
     "curation_report",
     "curation_signatures",
@@ -33,7 +35,7 @@ def _statuses(instance, settings: CodeBoostSettings, partition: str) -> dict[str
     graph = AssetGraph.from_assets(build_defs(settings).assets)
     # The resolver behind the UI's stale badges (Dagster's own tests build it this way).
     resolver = CachingStaleStatusResolver(instance, graph, LoadingContextForTest(instance))
-    partitioned = {"raw_snippets", "filtered_snippets", "filter_report"}
+    partitioned = {"raw_snippets", "filtered_snippets", "filter_report", "synthesized_snippets", "synthesis_report"}
     return {
         key.to_user_string(): resolver.get_status(key, partition if key.to_user_string() in partitioned else None)
         for key in graph.get_all_asset_keys()
@@ -52,7 +54,7 @@ def test_a_changed_setting_marks_its_stage_and_downstream_stale(messy_dump, tmp_
     with dg.instance_for_test() as instance:
         instance.add_dynamic_partitions(code_dumps.name, ["messy"])
         assets = build_defs(loaded).assets
-        for selection, partition in ((SELECTION[:3], "messy"), (SELECTION[3:], None)):
+        for selection, partition in ((SELECTION[:5], "messy"), (SELECTION[5:], None)):
             result = dg.materialize(
                 assets, selection=selection, partition_key=partition, instance=instance, resources=resources
             )
@@ -62,8 +64,12 @@ def test_a_changed_setting_marks_its_stage_and_downstream_stale(messy_dump, tmp_
         assert before["execution_records"] == StaleStatus.MISSING
 
         changed = _statuses(instance, loaded.with_overrides({"curation": {"gamma": 0.4}}), "messy")
-        assert {name: changed[name] for name in SELECTION[:3]} == dict.fromkeys(SELECTION[:3], StaleStatus.FRESH)
-        assert {name: changed[name] for name in SELECTION[3:]} == dict.fromkeys(SELECTION[3:], StaleStatus.STALE)
+        assert {name: changed[name] for name in SELECTION[:5]} == dict.fromkeys(SELECTION[:5], StaleStatus.FRESH)
+        assert {name: changed[name] for name in SELECTION[5:]} == dict.fromkeys(SELECTION[5:], StaleStatus.STALE)
+
+        synthesis = _statuses(instance, loaded.with_overrides({"synthesis": {"cases_per_function": 2}}), "messy")
+        stale = {name for name in SELECTION if synthesis[name] == StaleStatus.STALE}
+        assert stale == set(SELECTION[3:])
 
         downstream_only = _statuses(instance, loaded.with_overrides({"augmentation": {"p": 0.2}}), "messy")
         stale = {name for name in SELECTION if downstream_only[name] == StaleStatus.STALE}

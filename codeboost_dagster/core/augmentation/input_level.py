@@ -6,12 +6,15 @@
 - call arguments (args and kwargs values, recursively through lists and dicts): each int or
   float, with probability p, gets one of +-int_delta, *U(float_scale_low, float_scale_high)
   (rounded for ints) or negation, chosen uniformly; strings change per character as stdin;
-  bools, None and dict keys never change.
+  bools, None and dict keys never change. Arguments given as Python source change the same way
+  in the numbers and strings of their literal structure (never inside a constructor call, whose
+  arguments must stay valid for it: core.call_arguments.literal_constants).
 A draw that leaves a value equal (negating 0, a scale rounding back) records nothing.
 """
 
 from __future__ import annotations
 
+import ast
 import json
 import math
 import random
@@ -29,6 +32,7 @@ from codeboost_dagster.core.augmentation.mutations import (
     Mutation,
 )
 from codeboost_dagster.core.augmentation.positions import LineIndex
+from codeboost_dagster.core.call_arguments import literal_constants, parse_argument
 from codeboost_dagster.core.settings import AugmentationSettings
 
 _CHAR_CLASSES = (("digit", string.digits), ("letter", string.ascii_lowercase), ("letter", string.ascii_uppercase))
@@ -111,6 +115,14 @@ class _ArgumentPerturber:
             return {key: self.value(item, pointer + json_pointer(key)) for key, item in value.items()}
         return value
 
+    def source(self, source: str, pointer: str) -> str:
+        """A Python-source argument with the constants of its literal structure perturbed."""
+        tree = parse_argument(source)
+        before = len(self.mutations)
+        for constant in literal_constants(tree):
+            constant.value = self.value(constant.value, pointer)
+        return ast.unparse(tree) if len(self.mutations) > before else source
+
     def _number(self, value: int | float, pointer: str) -> int | float:
         if isinstance(value, float) and not math.isfinite(value):
             return value
@@ -139,6 +151,17 @@ def perturb_test_cases(
         walker = _ArgumentPerturber(rng, settings)
         args = walker.value(case["args"], json_pointer(index, "args"))
         kwargs = walker.value(case["kwargs"], json_pointer(index, "kwargs"))
-        perturbed.append({**case, "args": args, "kwargs": kwargs})
+        changed = {"args": args, "kwargs": kwargs}
+        if "python_args" in case:
+            pointer = json_pointer(index, "python_args")
+            changed["python_args"] = [
+                walker.source(arg, pointer + json_pointer(i)) for i, arg in enumerate(case["python_args"])
+            ]
+        if "python_kwargs" in case:
+            pointer = json_pointer(index, "python_kwargs")
+            changed["python_kwargs"] = {
+                name: walker.source(arg, pointer + json_pointer(name)) for name, arg in case["python_kwargs"].items()
+            }
+        perturbed.append({**case, **changed})
         mutations.extend(walker.mutations)
     return perturbed, mutations

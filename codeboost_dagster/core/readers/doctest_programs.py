@@ -40,7 +40,8 @@ class DoctestProgram:
     examples: int
 
 
-def _is_main_guard(node: ast.stmt) -> bool:
+def is_main_guard(node: ast.stmt) -> bool:
+    """Whether a top-level statement is an `if __name__ == ...:` block."""
     return (
         isinstance(node, ast.If)
         and isinstance(node.test, ast.Compare)
@@ -72,7 +73,7 @@ def _example_statement(example: doctest.Example) -> str:
 def _module_without_main_block(source: str, tree: ast.Module) -> str:
     lines = source.splitlines()
     for node in reversed(tree.body):
-        if _is_main_guard(node) and node.end_lineno is not None:
+        if is_main_guard(node) and node.end_lineno is not None:
             del lines[node.lineno - 1 : node.end_lineno]
     return "\n".join(lines).rstrip() + "\n"
 

@@ -7,15 +7,20 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from codeboost_dagster.core.call_arguments import argument_modules
+
 MAIN_GUARD = 'if __name__ == "__main__":'
 
 
 @dataclass(frozen=True)
 class Program:
-    """A snippet with either text for stdin or a function call (JSON-valued arguments).
+    """A snippet with either text for stdin or a function call.
 
-    A call program runs `stitch(program)`: the code with `__result__ = f(*args, **kwargs)` and
-    `print(__result__)` appended under a main guard; stdin stays empty for calls.
+    A call's arguments are JSON values (`args`, `kwargs`) or Python source (`python_args`,
+    `python_kwargs`: literals and value constructors, core.call_arguments). A call program runs
+    `stitch(program)`: the code with `__result__ = f(...)` and `print(__result__)` appended under a
+    main guard (after importing the modules of the constructors its arguments use); stdin stays
+    empty for calls.
     `wall_time_s` lowers the sandbox's wall limit for this run only (checks and reward re-runs
     derive it from the ground truth's own run); it can never raise it.
     """
@@ -25,18 +30,22 @@ class Program:
     func_name: str | None = None
     args: list[Any] = field(default_factory=list)
     kwargs: dict[str, Any] = field(default_factory=dict)
+    python_args: list[str] = field(default_factory=list)
+    python_kwargs: dict[str, str] = field(default_factory=dict)
     wall_time_s: float | None = None
 
     def __post_init__(self) -> None:
         if self.func_name is None:
-            if self.args or self.kwargs:
-                raise ValueError("args/kwargs need a func_name")
+            if self.args or self.kwargs or self.python_args or self.python_kwargs:
+                raise ValueError("call arguments need a func_name")
             return
         if not self.func_name.isidentifier():
             raise ValueError(f"func_name {self.func_name!r} is not an identifier")
         if self.stdin:
             raise ValueError("a function-call program takes no stdin")
-        bad = [name for name in self.kwargs if not (isinstance(name, str) and name.isidentifier())]
+        bad = [
+            name for name in (*self.kwargs, *self.python_kwargs) if not (isinstance(name, str) and name.isidentifier())
+        ]
         if bad:
             raise ValueError(f"keyword argument names must be identifiers: {bad}")
 
@@ -66,11 +75,15 @@ def stitch(program: Program) -> str:
     """The exact code that runs, and that the model later sees, for `program`."""
     if not program.is_call:
         return program.code
-    arguments = [render_value(arg) for arg in program.args]
+    arguments = [render_value(arg) for arg in program.args] + list(program.python_args)
     arguments += [f"{name}={render_value(value)}" for name, value in program.kwargs.items()]
+    arguments += [f"{name}={source}" for name, source in program.python_kwargs.items()]
+    modules = argument_modules([*program.python_args, *program.python_kwargs.values()])
+    imports = "".join(f"    import {module}\n" for module in modules)
     body = program.code if program.code.endswith("\n") else program.code + "\n"
     return (
-        f"{body}\n\n{MAIN_GUARD}\n    __result__ = {program.func_name}({', '.join(arguments)})\n    print(__result__)\n"
+        f"{body}\n\n{MAIN_GUARD}\n{imports}    __result__ = {program.func_name}({', '.join(arguments)})\n"
+        "    print(__result__)\n"
     )
 
 
@@ -81,7 +94,14 @@ def program_from_test_case(code: str, case: Mapping[str, Any] | None) -> Program
     if case["kind"] == "stdin":
         return Program(code, stdin=case["stdin"])
     if case["kind"] == "call":
-        return Program(code, func_name=case["func_name"], args=list(case["args"]), kwargs=dict(case["kwargs"]))
+        return Program(
+            code,
+            func_name=case["func_name"],
+            args=list(case["args"]),
+            kwargs=dict(case["kwargs"]),
+            python_args=list(case.get("python_args", [])),
+            python_kwargs=dict(case.get("python_kwargs", {})),
+        )
     raise ValueError(f"unknown test case kind {case['kind']!r}")
 
 
@@ -93,11 +113,9 @@ def programs_from_test_cases(code: str, cases: list[Mapping[str, Any]]) -> list[
 def harness_start(code: str) -> int | None:
     """0-based index of the first line of the call harness `stitch` appended, or None without one."""
     lines = code.rstrip("\n").split("\n")
-    if (
-        len(lines) >= 3
-        and lines[-3] == MAIN_GUARD
-        and lines[-2].startswith("    __result__ = ")
-        and lines[-1] == "    print(__result__)"
-    ):
-        return len(lines) - 3
-    return None
+    if len(lines) < 3 or not lines[-2].startswith("    __result__ = ") or lines[-1] != "    print(__result__)":
+        return None
+    start = len(lines) - 3
+    while start > 0 and lines[start].startswith("    import "):
+        start -= 1
+    return start if lines[start] == MAIN_GUARD else None
