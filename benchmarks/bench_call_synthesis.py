@@ -8,7 +8,9 @@ fresh process with a fresh Dagster instance and storage (local defaults; the bas
 `[synthesis] enabled = false`). Reported: top-level functions with parameters in the tree, how many
 have >= 1 task in the verl dataset (after the prompt-length budget), by input source, how many
 through a visible run that ends `ok`, tasks whose visible call failed at the call boundary (a
-TypeError or AttributeError Python raised, not a `raise` of the program; target 0), synthesis
+TypeError or AttributeError Python raised, not a `raise` of the program, in a program whose code
+is the function's own: the original or an input-level variant; target 0) and, beside them, the
+same errors in code a logical or digit mutation changed (the mutation's doing, not the call's), synthesis
 outcomes per function, and the stages' wall times (synthesis beside execution).
 
     .venv/bin/python benchmarks/bench_call_synthesis.py
@@ -103,7 +105,7 @@ def run_arm(tree: Path, work: Path, synthesis: bool) -> dict:
     report_files = sorted((storage / "synthesis_report").glob("*.parquet"))
     report = pd.concat(map(pd.read_parquet, report_files)) if report_files else pd.DataFrame()
     reached: dict[str, dict] = {}
-    boundary = 0
+    boundary = {"unmutated code": 0, "mutated code": 0}
     if completed:
         tasks = pd.read_parquet(storage / "training_tasks.parquet")
         verl = pd.read_parquet(storage / "verl_dataset.parquet")
@@ -118,7 +120,8 @@ def run_arm(tree: Path, work: Path, synthesis: bool) -> dict:
         for task in tasks.itertuples():
             record = records.loc[task.program_id]
             if record["error_type"] in BOUNDARY and _boundary_failure(record["stderr"]):
-                boundary += 1
+                unmutated = variants.loc[record["variant_id"], "kind"] in ("original", "input")
+                boundary["unmutated code" if unmutated else "mutated code"] += 1
             origin = origin_of.get(task.snippet_id)
             if origin is None:
                 continue
@@ -149,17 +152,17 @@ def report(results: list[dict], functions: dict[str, str], out: Path, elapsed: f
         f"- tree: {tree_name}, {files} files, {len(functions)} top-level functions with parameters",
         "",
         "| arm | functions in the verl dataset | share | through an `ok` run | by input source | "
-        "boundary failures shipped | synthesis s | execution s |",
+        "boundary failures shipped (mutated code beside) | synthesis s | execution s |",
         "|---|---|---|---|---|---|---|---|",
     ]
     for r in results:
         reached = {name: entry for name, entry in r["reached"].items() if name in functions}
         ok = sum(entry["ok"] for entry in reached.values())
         sources = Counter(source for entry in reached.values() for source in entry["sources"])
-        seconds = r["seconds"]
+        seconds, boundary = r["seconds"], r["boundary_failures"]
         lines.append(
             f"| {r['arm']} | {len(reached)} | {len(reached) / len(functions):.1%} | {ok} | "
-            f"{json.dumps(dict(sources.most_common()))} | {r['boundary_failures']} | "
+            f"{json.dumps(dict(sources.most_common()))} | {boundary['unmutated code']} ({boundary['mutated code']}) | "
             f"{seconds.get('synthesized_snippets', 0.0)} | {seconds.get('execution_records', 0.0)} |"
         )
     for r in results:

@@ -46,9 +46,13 @@ class UnreadableTable(RuntimeError):
 
 
 def _read_parquet(path: UPath) -> pd.DataFrame:
+    """The stored table; a file that is not there stays a FileNotFoundError (Dagster then skips an
+    input's missing partition where the input allows it), a damaged one is an UnreadableTable."""
     try:
         with path.open("rb") as handle:
             return pq.read_table(handle).to_pandas()
+    except FileNotFoundError:
+        raise
     except (pa.ArrowException, OSError) as error:
         raise UnreadableTable(f"stored table {path} cannot be read ({error}); materialize it again") from error
 

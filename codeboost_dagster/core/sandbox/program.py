@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from codeboost_dagster.core.call_arguments import argument_modules
+from codeboost_dagster.core.call_arguments import argument_modules, python_source
 
 MAIN_GUARD = 'if __name__ == "__main__":'
 
@@ -60,23 +59,12 @@ def derived_wall_time_s(reference_ms: float, factor: float, floor_s: float, ceil
     return min(ceiling_s, max(floor_s, factor * reference_ms / 1000))
 
 
-def render_value(value: Any) -> str:
-    """Python source for a JSON value: repr, except non-finite floats (repr gives `nan`)."""
-    if isinstance(value, float) and not math.isfinite(value):
-        return f"float({str(value)!r})"
-    if isinstance(value, list):
-        return "[" + ", ".join(render_value(item) for item in value) + "]"
-    if isinstance(value, dict):
-        return "{" + ", ".join(f"{render_value(k)}: {render_value(v)}" for k, v in value.items()) + "}"
-    return repr(value)
-
-
 def stitch(program: Program) -> str:
     """The exact code that runs, and that the model later sees, for `program`."""
     if not program.is_call:
         return program.code
-    arguments = [render_value(arg) for arg in program.args] + list(program.python_args)
-    arguments += [f"{name}={render_value(value)}" for name, value in program.kwargs.items()]
+    arguments = [python_source(arg) for arg in program.args] + list(program.python_args)
+    arguments += [f"{name}={python_source(value)}" for name, value in program.kwargs.items()]
     arguments += [f"{name}={source}" for name, source in program.python_kwargs.items()]
     modules = argument_modules([*program.python_args, *program.python_kwargs.values()])
     imports = "".join(f"    import {module}\n" for module in modules)

@@ -2,8 +2,10 @@
 program of its own with up to K call cases, or a report row saying why it did not.
 
 The input rows stay as they are (a module's own run may still yield tasks); the new programs sit
-beside them. The functions come from every readable raw row without test cases, also those the
-size filter dropped (a whole module may be too long to show while a function's slice is not). For each uncalled function
+beside them. The functions come from every readable raw row without test cases or a documented
+output (a doctest program, a release row with its expected stdout: such a row runs its functions
+already), also from rows the size filter dropped (a whole module may be too long to show while a
+function's slice is not). For each uncalled function
 (core.synthesis.functions) the candidates (core.synthesis.candidates) run in the sandbox
 (core.synthesis.probe). Then a small search, in waves: a function whose every candidate failed at
 the call boundary gets, one parameter at a time, the candidate that ran furthest (most lines)
@@ -141,8 +143,8 @@ def synthesize_calls(
     report: list[dict] = []
     pending: list[_Function] = []
     for row in records(raw) if settings.enabled else []:
-        if row["read_error"] or row["test_cases"] != "[]":
-            continue
+        if row["read_error"] or row["test_cases"] != "[]" or row["expected_stdout"] is not None:
+            continue  # a row with test cases or a documented output runs its functions already
         try:
             functions = uncalled_functions(row["code"])
         except (SyntaxError, ValueError, RecursionError):

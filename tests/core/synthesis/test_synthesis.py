@@ -176,11 +176,14 @@ def test_every_function_is_reported_and_every_program_is_a_synthesized_one(outco
     assert sum(sum(json.loads(text).values()) for text in synthesized["cases_by_source"]) == synthesized["cases"].sum()
 
 
-def test_rows_with_test_cases_are_left_as_they_are(sandbox):
-    cased = snippet_from_source("lib", "cased.py", "def f(x):\n    return x\n", [{"input": [1], "func_name": "f"}])
-    raw = raw_snippets_frame([cased])
+def test_rows_with_test_cases_or_a_documented_output_are_left_as_they_are(sandbox):
+    code = "def f(x):\n    return x\n"
+    cased = snippet_from_source("lib", "cased.py", code, [{"input": [1], "func_name": "f"}])
+    documented = snippet_from_source("lib", "documented.py", code + "\n# shown\n", expected_stdout="")
+    raw = raw_snippets_frame([cased, documented])
     result = synthesize_calls(raw, filter_snippets(raw, FILTERS).kept, sandbox, SynthesisSettings(), FILTERS)
     assert result.snippets.empty and result.report.empty
+    assert not _synthesized(sandbox, ("lib/plain.py", code)).snippets.empty
 
 
 def test_a_module_too_long_to_show_still_gives_its_functions(sandbox):
