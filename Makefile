@@ -108,8 +108,9 @@ $(VENV)/.ray: $(VENV)/.installed
 	$(BIN)/pip install --quiet -e '.[dev,ray]'
 	touch $@
 
+# PYTHONFAULTHANDLER: a crash, even in the interpreter's shutdown, prints every thread's stack.
 test: setup $(VENV)/.ray $(VERL_VENV)/.installed sandbox-engine deployment-images browser lint
-	$(BIN)/pytest
+	PYTHONFAULTHANDLER=1 $(BIN)/pytest
 
 # ruff, lint and format (settings in pyproject.toml); `make format` applies both.
 lint: setup
