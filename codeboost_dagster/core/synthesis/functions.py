@@ -5,7 +5,8 @@ it could show the result (`_called_by_run`): running the module never shows what
 Its *slice* is the module's `from __future__` imports plus every top-level statement that binds a
 name the function needs, transitively (imports, constants, helper functions and classes), in the
 module's order; the module's own top-level calls, prints and `__main__` block are left out. The
-function then runs through a call harness like any `call` test case. Source is only parsed (ast), never executed.
+function then runs through a call harness like any `call` test case. Source is only parsed
+(ast), never executed.
 
 A function whose slice reaches the file system, the network, the clock, randomness, processes or
 standard input is skipped with the reason (`touches_*`): its output would not be a fact about its
@@ -22,65 +23,24 @@ from codeboost_dagster.core.readers.doctest_programs import is_main_guard
 
 # What a slice may not reach: imported modules (their top-level name), builtins called by name,
 # attributes read off anything (datetime.now, numpy.random), each with the reason it records.
+# fmt: off
 _MODULE_REASONS = {
-    **dict.fromkeys(
-        (
-            "pathlib",
-            "shutil",
-            "glob",
-            "tempfile",
-            "fileinput",
-            "io",
-            "zipfile",
-            "tarfile",
-            "sqlite3",
-            "pickle",
-            "shelve",
-            "dbm",
-            "mmap",
-            "fcntl",
-            "csv",
-            "linecache",
-            "importlib",
-            "pkgutil",
-        ),
-        "touches_file_system",
-    ),
-    **dict.fromkeys(
-        (
-            "socket",
-            "ssl",
-            "urllib",
-            "http",
-            "ftplib",
-            "smtplib",
-            "requests",
-            "asyncio",
-            "selectors",
-            "email",
-            "xmlrpc",
-            "webbrowser",
-        ),
-        "touches_network",
-    ),
+    **dict.fromkeys((
+        "pathlib", "shutil", "glob", "tempfile", "fileinput", "io", "zipfile", "tarfile", "sqlite3", "pickle",
+        "shelve", "dbm", "mmap", "fcntl", "csv", "linecache", "importlib", "pkgutil"
+    ), "touches_file_system"),
+    **dict.fromkeys((
+        "socket", "ssl", "urllib", "http", "ftplib", "smtplib", "requests", "asyncio", "selectors", "email",
+        "xmlrpc", "webbrowser"
+    ), "touches_network"),
     **dict.fromkeys(("time", "zoneinfo"), "touches_clock"),
     **dict.fromkeys(("random", "secrets", "uuid"), "touches_randomness"),
-    **dict.fromkeys(
-        (
-            "subprocess",
-            "multiprocessing",
-            "threading",
-            "signal",
-            "concurrent",
-            "sched",
-            "atexit",
-            "gc",
-            "ctypes",
-            "inspect",
-        ),
-        "touches_processes",
-    ),
+    **dict.fromkeys((
+        "subprocess", "multiprocessing", "threading", "signal", "concurrent", "sched", "atexit", "gc", "ctypes",
+        "inspect"
+    ), "touches_processes"),
 }
+# fmt: on
 # `os` and its path modules also hold pure string functions (os.fspath, os.sep, os.path.join):
 # a slice importing them is judged by the attributes it reads.
 _OS_MODULES = frozenset({"os", "posixpath", "ntpath", "genericpath"})

@@ -5,15 +5,15 @@ The input rows stay as they are (a module's own run may still yield tasks); the 
 beside them. The functions come from every readable raw row without test cases or a documented
 output (a doctest program, a release row with its expected stdout: such a row runs its functions
 already), also from rows the size filter dropped (a whole module may be too long to show while a
-function's slice is not). For each uncalled function
-(core.synthesis.functions) the candidates (core.synthesis.candidates) run in the sandbox
-(core.synthesis.probe). Then a small search, in waves: a function whose every candidate failed at
-the call boundary gets, one parameter at a time, the candidate that ran furthest (most lines)
-with that parameter set to a value of each kind (a string, a list, bytes, a dict, ...), and the
-furthest of those carries on to the next parameter; a function with fewer distinct outputs than
-K gets other values of the kinds that worked. The chosen ones become `call` cases with their arguments as Python source
-and their `source`, on a new row whose code is the function's slice and whose origin is
-`<file>::<function>`. The slice row passes the same basic filters as every row (core.filtering).
+function's slice is not). For each uncalled function (core.synthesis.functions) the candidates
+(core.synthesis.candidates) run in the sandbox (core.synthesis.probe). Then a small search, in
+waves: a function whose every candidate failed at the call boundary gets, one parameter at a time,
+the candidate that ran furthest (most lines) with that parameter set to a value of each kind (a
+string, a list, bytes, a dict, ...), and the furthest of those carries on to the next parameter; a
+function with fewer distinct outputs than K gets other values of the kinds that worked. The chosen
+ones become `call` cases with their arguments as Python source and their `source`, on a new row
+whose code is the function's slice and whose origin is `<file>::<function>`. The slice row passes
+the same basic filters as every row (core.filtering).
 """
 
 from __future__ import annotations
