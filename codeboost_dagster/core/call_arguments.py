@@ -89,12 +89,16 @@ def _check(node: ast.AST) -> None:
         _check(child)
 
 
-def parse_argument(source: str) -> ast.expr:
-    """The expression tree of one argument; InvalidArgument unless it is allowed (module docstring)."""
+def _parse(source: str) -> ast.Expression:
     try:
-        tree = ast.parse(source.strip(), mode="eval")
+        return ast.parse(source.strip(), mode="eval")
     except SyntaxError as error:
         raise InvalidArgument(f"{source!r} does not parse: {error.msg}") from None
+
+
+def parse_argument(source: str) -> ast.expr:
+    """The expression tree of one argument; InvalidArgument unless it is allowed (module docstring)."""
+    tree = _parse(source)
     _check(tree.body)
     return tree.body
 
@@ -123,13 +127,9 @@ class _Qualify(ast.NodeTransformer):
 def qualified_argument(source: str) -> str:
     """An argument as a module's own code spells it (`Fraction(1, 3)`), with its constructors
     qualified (`fractions.Fraction(1, 3)`); InvalidArgument when it is not allowed."""
-    try:
-        tree = ast.parse(source.strip(), mode="eval")
-    except SyntaxError as error:
-        raise InvalidArgument(f"{source!r} does not parse: {error.msg}") from None
-    text = ast.unparse(_Qualify().visit(tree))
-    parse_argument(text)
-    return text
+    tree = _Qualify().visit(_parse(source))
+    _check(tree.body)
+    return ast.unparse(tree)
 
 
 def python_source(value: Any) -> str:

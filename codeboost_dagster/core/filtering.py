@@ -71,6 +71,11 @@ def drop_reason(row: dict, settings: FilterSettings) -> tuple[str, str | None] |
     return None
 
 
+def kept_row(row: dict) -> dict:
+    """A raw row that passed the filters, with the sizes FILTERED_SNIPPETS adds."""
+    return {**row, "lines": len(row["code"].splitlines()), "chars": len(row["code"])}
+
+
 def filter_snippets(raw: pd.DataFrame, settings: FilterSettings) -> FilterOutcome:
     """Split raw rows into kept and dropped; `duplicate_of` holds the origin of the kept twin."""
     kept: list[dict] = []
@@ -86,7 +91,7 @@ def filter_snippets(raw: pd.DataFrame, settings: FilterSettings) -> FilterOutcom
             dropped.append({**row, "reason": reason, "detail": detail, "duplicate_of": duplicate_of})
             continue
         first_kept[row["snippet_id"]] = row["origin"]
-        kept.append({**row, "lines": len(row["code"].splitlines()), "chars": len(row["code"])})
+        kept.append(kept_row(row))
     return FilterOutcome(
         kept=pd.DataFrame(kept, columns=FILTERED_SNIPPETS.names),
         dropped=pd.DataFrame(dropped, columns=FILTER_REPORT.names),

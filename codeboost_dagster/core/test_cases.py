@@ -46,9 +46,13 @@ def _normalize_case(index: int, case: Any) -> dict[str, Any]:
         raise InvalidTestCases(f"test case {index} has neither 'input' nor 'kind'")
     if not isinstance(args, list) or not isinstance(kwargs, dict):
         raise InvalidTestCases(f"test case {index}: call input must be a list or an object")
+    _check_keyword_names(index, kwargs)
+    return {"kind": "call", "func_name": func_name, "args": args, "kwargs": kwargs, **_python_arguments(index, case)}
+
+
+def _check_keyword_names(index: int, kwargs: dict) -> None:
     if not all(isinstance(k, str) and k.isidentifier() for k in kwargs):
         raise InvalidTestCases(f"test case {index}: keyword argument names must be identifiers")
-    return {"kind": "call", "func_name": func_name, "args": args, "kwargs": kwargs, **_python_arguments(index, case)}
 
 
 def _python_arguments(index: int, case: dict[str, Any]) -> dict[str, Any]:
@@ -59,8 +63,7 @@ def _python_arguments(index: int, case: dict[str, Any]) -> dict[str, Any]:
         raise InvalidTestCases(f"test case {index}: python_args must be a list and python_kwargs an object")
     if (python_args or python_kwargs) and (case.get("args") or case.get("kwargs")):
         raise InvalidTestCases(f"test case {index}: give arguments as JSON or as Python source, not both")
-    if not all(isinstance(k, str) and k.isidentifier() for k in python_kwargs):
-        raise InvalidTestCases(f"test case {index}: keyword argument names must be identifiers")
+    _check_keyword_names(index, python_kwargs)
     try:
         if python_args:
             extra["python_args"] = [qualified_argument(_text(index, arg)) for arg in python_args]

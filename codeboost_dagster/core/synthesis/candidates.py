@@ -112,9 +112,7 @@ class Candidate:
         return len(self.args) + len(self.kwargs)
 
 
-def _literal(source: str | None) -> Any:
-    if source is None:
-        return None
+def _literal(source: str) -> Any:
     try:
         return ast.literal_eval(source)
     except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):
@@ -210,23 +208,28 @@ def _kind_of(value: Any) -> str:
     return type(value).__name__
 
 
+_POOL_FUNCTIONS = ("range", "len", "startswith", "endswith")
+_POOL_METHODS = ("startswith", "endswith", "split", "count")
+
+
 def literal_pool(statements_source: str) -> list[Any]:
     """Constants of a program that shape its control flow: compared against, sliced with, counted
     to (range, len), used as dict keys, with integer neighbours; in first-seen order, deduplicated."""
     pool: list[Any] = []
+    seen: set[tuple[type, Any]] = set()
 
     def add(value: Any) -> None:
         if isinstance(value, bool) or not isinstance(value, (int, float, str, bytes)):
             return
         if isinstance(value, str) and len(value) > 40:
             return
-        if isinstance(value, int):
-            for near in (value, value + 1, value - 1):
-                if abs(near) < 10**6 and (type(near), near) not in {(type(v), v) for v in pool}:
-                    pool.append(near)
-            return
-        if (type(value), value) not in {(type(v), v) for v in pool}:
-            pool.append(value)
+        nearby = (
+            [near for near in (value, value + 1, value - 1) if abs(near) < 10**6] if isinstance(value, int) else [value]
+        )
+        for near in nearby:
+            if (type(near), near) not in seen:
+                seen.add((type(near), near))
+                pool.append(near)
 
     tree = ast.parse(statements_source)
     for node in ast.walk(tree):
@@ -239,24 +242,8 @@ def literal_pool(statements_source: str) -> list[Any]:
                 *getattr(node.slice, "elts", []),
                 *(getattr(node.slice, part) for part in ("lower", "upper", "step") if getattr(node.slice, part, None)),
             ]
-        elif (
-            isinstance(node, ast.Call)
-            and getattr(node.func, "id", None)
-            in (
-                "range",
-                "len",
-                "startswith",
-                "endswith",
-            )
-        ) or (
-            isinstance(node, ast.Call)
-            and getattr(node.func, "attr", None)
-            in (
-                "startswith",
-                "endswith",
-                "split",
-                "count",
-            )
+        elif isinstance(node, ast.Call) and (
+            getattr(node.func, "id", None) in _POOL_FUNCTIONS or getattr(node.func, "attr", None) in _POOL_METHODS
         ):
             interesting = list(node.args)
         elif isinstance(node, ast.Dict):
@@ -313,7 +300,6 @@ class _Domains:
     """Each parameter's values per source, for one function."""
 
     def __init__(self, function: UncalledFunction, pool: list[Any]) -> None:
-        self.function = function
         self.pool = pool
         self.hinted = {p.name: _annotation_values(_parse(p.annotation)) for p in function.parameters}
         defaults = {p.name: _literal(p.default) for p in function.parameters if p.default is not None}
@@ -399,10 +385,10 @@ def same_kind_variations(base: Candidate) -> list[Candidate]:
 
 
 def candidates(
-    function: UncalledFunction, module_source: str, budget: int, per_source: int, seed: int
+    function: UncalledFunction, module: ast.Module, budget: int, per_source: int, seed: int
 ) -> list[Candidate]:
-    """Up to `budget` distinct candidates in source order (module docstring); deterministic in `seed`."""
-    module = ast.parse(module_source)
+    """Up to `budget` distinct candidates in source order (module docstring) for a function of
+    `module` (its parsed source); deterministic in `seed`."""
     domains = _Domains(function, literal_pool(function.slice_code))
     fillable = [p for p in function.parameters if p.kind in ("positional", "keyword_only")]
     defaulted = {p.name for p in fillable if p.default is not None}

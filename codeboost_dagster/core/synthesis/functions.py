@@ -178,45 +178,46 @@ def _statement_lines(lines: list[str], node: ast.stmt) -> list[str]:
     return lines[start - 1 : node.end_lineno]
 
 
-def _slice(tree: ast.Module, lines: list[str], function: ast.stmt) -> tuple[str, list[ast.stmt]]:
-    """The program defining `function` and what it needs, and the statements it holds."""
-    candidates = [node for node in tree.body if not is_main_guard(node)]
-    binders: dict[str, list[int]] = {}
-    for index, node in enumerate(candidates):
-        if isinstance(
-            node,
-            (
-                ast.Import,
-                ast.ImportFrom,
-                ast.FunctionDef,
-                ast.AsyncFunctionDef,
-                ast.ClassDef,
-                ast.Assign,
-                ast.AnnAssign,
-                ast.AugAssign,
-                ast.If,
-                ast.Try,
-                ast.With,
-                ast.For,
-            ),
-        ):
-            for name in _bound_names(node):
-                binders.setdefault(name, []).append(index)
-    chosen = {candidates.index(function)}
-    chosen |= {
-        i for i, node in enumerate(candidates) if isinstance(node, ast.ImportFrom) and node.module == "__future__"
-    }
-    pending = [function]
-    while pending:
-        node = pending.pop()
-        for name in _used_names(node):
-            for index in binders.get(name, []):
-                if index not in chosen:
-                    chosen.add(index)
-                    pending.append(candidates[index])
-    kept = [candidates[index] for index in sorted(chosen)]
-    text = "\n".join("\n".join(_statement_lines(lines, node)) for node in kept)
-    return text.rstrip() + "\n", kept
+# Top-level statements a slice takes for the names they bind; expression statements (the module's
+# own calls and prints), `while` loops and the rest are left out.
+_BINDING_STATEMENTS = (
+    ast.Import, ast.ImportFrom, ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Assign, ast.AnnAssign,
+    ast.AugAssign, ast.If, ast.Try, ast.With, ast.For,
+)  # fmt: skip
+
+
+class _Module:
+    """A module's top-level statements (its `__main__` block left out) and, once for all its
+    functions, which of them bind each name."""
+
+    def __init__(self, tree: ast.Module, lines: list[str]) -> None:
+        self.lines = lines
+        self.statements = [node for node in tree.body if not is_main_guard(node)]
+        self.binders: dict[str, list[int]] = {}
+        for index, node in enumerate(self.statements):
+            if isinstance(node, _BINDING_STATEMENTS):
+                for name in _bound_names(node):
+                    self.binders.setdefault(name, []).append(index)
+        self.future = {
+            index
+            for index, node in enumerate(self.statements)
+            if isinstance(node, ast.ImportFrom) and node.module == "__future__"
+        }
+
+    def slice(self, function: ast.stmt) -> tuple[str, list[ast.stmt]]:
+        """The program defining `function` and what it needs, and the statements it holds."""
+        chosen = {self.statements.index(function), *self.future}
+        pending = [function]
+        while pending:
+            node = pending.pop()
+            for name in _used_names(node):
+                for index in self.binders.get(name, []):
+                    if index not in chosen:
+                        chosen.add(index)
+                        pending.append(self.statements[index])
+        kept = [self.statements[index] for index in sorted(chosen)]
+        text = "\n".join("\n".join(_statement_lines(self.lines, node)) for node in kept)
+        return text.rstrip() + "\n", kept
 
 
 def _imports(statements: list[ast.stmt]) -> Iterator[tuple[str, str, bool]]:
@@ -278,7 +279,7 @@ def _is_generator(function: ast.FunctionDef) -> bool:
 def uncalled_functions(source: str) -> list[UncalledFunction]:
     """Every uncalled top-level function with parameters of a module, in source order."""
     tree = ast.parse(source)
-    lines = source.splitlines()
+    module = _Module(tree, source.splitlines())
     called = _called_by_run(tree)
     found = []
     for node in tree.body:
@@ -287,15 +288,11 @@ def uncalled_functions(source: str) -> list[UncalledFunction]:
         parameters = _parameters(node)
         if not parameters:
             continue
-        code, statements = _slice(tree, lines, node)
+        code, statements = module.slice(node)
         reason = side_effect(statements)
         if reason is None and _is_generator(node):
             reason = ("generator_function", "returns a generator, whose printed form is its address")
-        if (
-            reason is None
-            and any(p.kind in ("var_positional", "var_keyword") for p in parameters)
-            and all(p.kind in ("var_positional", "var_keyword") for p in parameters)
-        ):
+        if reason is None and all(p.kind in ("var_positional", "var_keyword") for p in parameters):
             reason = ("only_variadic_parameters", "takes only *args/**kwargs")
         found.append(
             UncalledFunction(

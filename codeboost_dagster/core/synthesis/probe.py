@@ -39,7 +39,7 @@ _HARNESS = """
     try:
         __args, __kwargs = ({args}), {{{kwargs}}}
     except BaseException as __error:
-        __report = {{"outcome": "error", "boundary": True, "error_type": type(__error).__name__}}
+        __report = {{"outcome": "error", "boundary": True}}
     else:
         __sys.settrace(__tracer)
         try:
@@ -50,7 +50,6 @@ _HARNESS = """
             __deliberate = bool(__frames) and (__frames[-1].line or "").lstrip().startswith("raise")
             __report = {{
                 "outcome": "error",
-                "error_type": type(__error).__name__,
                 "boundary": isinstance(__error, (TypeError, AttributeError)) and not __deliberate,
                 "result": f"{{type(__error).__name__}}: {{__error}}"[:2000],
             }}
@@ -70,10 +69,8 @@ class ProbeReport:
     candidate: Candidate
     outcome: str  # "ok", "error", or the sandbox status when no report came back
     rejected_at_boundary: bool
-    error_type: str | None
     output_digest: str
     lines: frozenset[int]
-    output_chars: int
     discard_reason: str | None
 
     @property
@@ -102,11 +99,11 @@ def read_report(candidate: Candidate, result: ExecutionResult, max_output_chars:
     """The probe's report from its run, or a discarded one when the run gave none."""
     printed, marker, report_text = result.stdout.rpartition(REPORT_MARKER)
     if result.status not in ("ok", "error") or not marker:
-        return ProbeReport(candidate, result.status, False, None, "", frozenset(), 0, f"probe_{result.status}")
+        return ProbeReport(candidate, result.status, False, "", frozenset(), f"probe_{result.status}")
     try:
         report = json.loads(report_text)
     except json.JSONDecodeError:
-        return ProbeReport(candidate, "error", False, None, "", frozenset(), 0, "probe_unreadable")
+        return ProbeReport(candidate, "error", False, "", frozenset(), "probe_unreadable")
     shown = printed.removesuffix("\n") + "\n" + str(report.get("result", ""))
     reason = None
     if report.get("boundary"):
@@ -119,10 +116,8 @@ def read_report(candidate: Candidate, result: ExecutionResult, max_output_chars:
         candidate=candidate,
         outcome=str(report.get("outcome", "error")),
         rejected_at_boundary=bool(report.get("boundary")),
-        error_type=report.get("error_type"),
         output_digest=hashlib.sha256(shown.encode("utf-8", "surrogatepass")).hexdigest()[:16],
         lines=frozenset(int(line) for line in report.get("lines", [])),
-        output_chars=len(shown),
         discard_reason=reason,
     )
 

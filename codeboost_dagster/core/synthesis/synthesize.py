@@ -18,6 +18,7 @@ the same basic filters as every row (core.filtering).
 
 from __future__ import annotations
 
+import ast
 import json
 import time
 from collections import Counter
@@ -26,7 +27,7 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
-from codeboost_dagster.core.filtering import drop_reason
+from codeboost_dagster.core.filtering import drop_reason, kept_row
 from codeboost_dagster.core.frames import records, with_none
 from codeboost_dagster.core.readers.records import snippet_from_source
 from codeboost_dagster.core.sandbox.base import Sandbox
@@ -58,11 +59,12 @@ class SynthesisOutcome:
 
 @dataclass
 class _Function:
-    """One function under synthesis: every candidate tried so far and its report, in order."""
+    """One function under synthesis: its first wave of candidates, then the report of every
+    candidate tried, in order."""
 
     row: dict
     function: UncalledFunction
-    candidates: list[Candidate]
+    first_wave: list[Candidate]
     reports: list[ProbeReport] = field(default_factory=list)
     runs_ms: float = 0.0
     swept: int = 0
@@ -84,7 +86,7 @@ class _Function:
         return self._untried(kind_sweep(furthest.candidate, self.swept - 1))
 
     def _untried(self, found: list[Candidate]) -> list[Candidate]:
-        tried = {(candidate.args, candidate.kwargs) for candidate in self.candidates}
+        tried = {(report.candidate.args, report.candidate.kwargs) for report in self.reports}
         fresh = []
         for candidate in found:
             if (candidate.args, candidate.kwargs) not in tried:
@@ -146,6 +148,7 @@ def synthesize_calls(
         if row["read_error"] or row["test_cases"] != "[]" or row["expected_stdout"] is not None:
             continue  # a row with test cases or a documented output runs its functions already
         try:
+            module = ast.parse(row["code"])
             functions = uncalled_functions(row["code"])
         except (SyntaxError, ValueError, RecursionError):
             continue
@@ -154,13 +157,13 @@ def synthesize_calls(
                 report.append(_report_row(row, function, function.skip_reason, function.skip_detail))
                 continue
             found = candidates(
-                function, row["code"], settings.candidates_per_function, settings.candidates_per_source, settings.seed
+                function, module, settings.candidates_per_function, settings.candidates_per_source, settings.seed
             )
             if not found:
                 report.append(_report_row(row, function, "no_candidates", "no parameter could be given a value"))
                 continue
             pending.append(_Function(row, function, found))
-    probes = _probe(sandbox, [(item, item.candidates) for item in pending], settings, progress)
+    probes = _probe(sandbox, [(item, item.first_wave) for item in pending], settings, progress)
     for _ in range(settings.search_rounds):
         waves = [(item, item.next_candidates(settings.cases_per_function)) for item in pending]
         waves = [(item, wave) for item, wave in waves if wave]
@@ -193,8 +196,7 @@ def synthesize_calls(
             report.append(_report_row(item.row, item.function, verdict[0], verdict[1], **counts))
             continue
         known.add(snippet["snippet_id"])
-        code = snippet["code"]
-        new_rows.append({**snippet, "lines": len(code.splitlines()), "chars": len(code)})
+        new_rows.append(kept_row(snippet))
         report.append(
             _report_row(item.row, item.function, SYNTHESIZED, None, snippet_id=snippet["snippet_id"], **counts)
         )
@@ -220,8 +222,6 @@ def _probe(
     ]
     results = iter(sandbox.run_many(programs, progress))
     for item, wave in waves:
-        if item.candidates is not wave:
-            item.candidates.extend(wave)
         for candidate in wave:
             result = next(results)
             item.runs_ms += result.wall_ms

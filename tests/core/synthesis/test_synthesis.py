@@ -3,6 +3,7 @@ cases, every candidate run in the real local sandbox."""
 
 from __future__ import annotations
 
+import ast
 import json
 import textwrap
 
@@ -205,5 +206,6 @@ def test_synthesis_is_deterministic_under_row_order_and_seed(sandbox):
     assert cases(forward) == cases(backward)
     assert cases(_synthesized(sandbox, ("a.py", MODULE), seed=1)) != cases(_synthesized(sandbox, ("a.py", MODULE)))
     function = next(f for f in uncalled_functions(MODULE) if f.name == "never_binds")
-    assert candidates(function, MODULE, 16, 4, seed=0) == candidates(function, MODULE, 16, 4, seed=0)
-    assert candidates(function, MODULE, 16, 4, seed=0) != candidates(function, MODULE, 16, 4, seed=1)
+    module = ast.parse(MODULE)
+    assert candidates(function, module, 16, 4, seed=0) == candidates(function, module, 16, 4, seed=0)
+    assert candidates(function, module, 16, 4, seed=0) != candidates(function, module, 16, 4, seed=1)
