@@ -408,20 +408,24 @@ class _Builder:
         }
         row = self.row(record, FORWARD, forward_prompt(record["code"], _context(record, self.limits)), truth, -1, None)
         exploits = []
-        for name, (stdout, stderr) in forward_stub_answers(record["stdin"] or "").items():
-            passed = score_outputs(stdout, stderr, record["stdout"], record["stderr"], 2, 2, weights).score >= (
-                max_score(weights) - 1e-9
-            )
-            self.audit.append(
-                {
-                    "task_id": row["task_id"],
-                    "program_id": record["program_id"],
-                    "stub": f"forward:{name}",
-                    "answer": stdout,
-                    "passed": passed,
-                }
-            )
-            exploits += [name] if passed else []
+        for name, answers in forward_stub_answers(record["stdin"] or "", record["code"]).items():
+            passing = [
+                stdout
+                for stdout, stderr in answers
+                if score_outputs(stdout, stderr, record["stdout"], record["stderr"], 2, 2, weights).score
+                >= max_score(weights) - 1e-9
+            ]
+            if answers:
+                self.audit.append(
+                    {
+                        "task_id": row["task_id"],
+                        "program_id": record["program_id"],
+                        "stub": f"forward:{name}",
+                        "answer": (passing or [answers[0][0]])[0],
+                        "passed": bool(passing),
+                    }
+                )
+            exploits += [name] if passing else []
         if exploits:
             self.drop(record, "exploitable", f"passed by stub(s): {', '.join('forward:' + n for n in exploits)}")
             return None

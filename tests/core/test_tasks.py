@@ -89,6 +89,21 @@ def test_hygiene_empty_outputs_and_duplicate_runs(sandbox):
     }
 
 
+def test_a_call_that_hands_back_its_literal_argument_is_dropped_as_exploitable(sandbox):
+    """Copying the call's argument is right when the function returns its input unchanged for it; the
+    argument of `print` itself is the output, so printing a literal stays a task."""
+    sort = "def arrange(values):\n    return sorted(values)\n\nprint(arrange({}))\n"
+    records = execution_records(sandbox, [sort.format("[1, 2, 3]"), sort.format("[3, 1, 2]"), "print('hello')\n"])
+    build = certified_tasks(sandbox, records, forward_fraction=1.0)
+    dropped = build.dropped.set_index("variant_id")
+    assert dropped["reason"].to_dict() == {"v0": "exploitable"}
+    assert dropped.loc["v0", "detail"] == "passed by stub(s): forward:argument_echo"
+    echo = build.audit[build.audit["stub"] == "forward:argument_echo"].set_index("program_id")
+    assert echo["answer"].tolist() == ["[1, 2, 3]\n", "[3, 1, 2]\n"]
+    assert echo["passed"].tolist() == [True, False]
+    assert sorted(build.tasks["variant_id"]) == ["v1", "v2"]
+
+
 def test_backward_tasks_mask_load_bearing_lines_with_probes(sandbox):
     records = execution_records(sandbox, programs(40))
     build = certified_tasks(sandbox, records, forward_fraction=0.0)

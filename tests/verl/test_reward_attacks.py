@@ -4,6 +4,8 @@ Each attack must earn full reward on at most 2% of tasks; the reference answers 
 
 from __future__ import annotations
 
+import ast
+import contextlib
 import json
 
 import pandas as pd
@@ -104,6 +106,35 @@ def test_forward_attack_earns_almost_nothing(tasks, name):
     }[name]
     completions = [attack(row) for row in rows.itertuples()]
     assert _full_reward_share(completions, rows["ground_truth"].tolist()) <= ATTACK_SHARE
+
+
+def _call_argument_copies(code: str) -> list[str]:
+    """Every literal argument of a call other than print's, as print would show it."""
+    calls = [node for node in ast.walk(ast.parse(code)) if isinstance(node, ast.Call)]
+    copies = []
+    for call in calls:
+        if getattr(call.func, "id", None) == "print":
+            continue
+        for argument in [*call.args, *(keyword.value for keyword in call.keywords)]:
+            with contextlib.suppress(ValueError, TypeError, SyntaxError):
+                copies.append(f"{ast.literal_eval(argument)}\n")
+    return copies
+
+
+def test_copying_a_call_argument_earns_almost_nothing(tasks):
+    """The cheapest answer to a function called on a literal: the literal back. A task counts as
+    earned when any of its call arguments, copied, earns full reward."""
+    rows = tasks[tasks["task_type"] == "forward"]
+    attempts = [
+        (row.task_id, _forward_blocks(copy, ""), row.ground_truth)
+        for row in rows.itertuples()
+        for copy in _call_argument_copies(row.prompt.split("```python\n", 1)[1].split("```", 1)[0])
+    ]
+    assert len({a[0] for a in attempts}) >= len(rows) / 2
+    scores = compute_score_batch(["codeboost"] * len(attempts), [a[1] for a in attempts], [a[2] for a in attempts])
+    full = max_score(RewardSettings()) - 1e-9
+    earned = {task_id for (task_id, _, _), score in zip(attempts, scores) if score["score"] >= full}
+    assert len(earned) / len(rows) <= ATTACK_SHARE
 
 
 def test_no_prompt_shows_its_own_answer(tasks):

@@ -9,15 +9,15 @@ models (`scoring.score_answers`):
 - `empty` (forward): both answer blocks empty;
 - `best_constant` (forward): the stdout, among the train split's most frequent ones and the empty
   one, that earns the highest mean reward on the train split's forward tasks, with empty stderr;
-- `copy_argument` (forward, CRUXEval): the argument of the printed call (`print(f(x))` -> `x`),
-  for CRUXEval the given input as the output, or the given output as the input;
+- `copy_argument` (forward, CRUXEval): the literal argument of the program's last call
+  (`print(f(x))` -> `x`, as the exploit audit's `argument_echo` stub); for CRUXEval the given
+  input as the output, or the given output as the input;
 - `example_line` (backward): the answer line every backward prompt shows as its example;
 - `noop` (backward): `pass`, indented as the line before the mask (one deeper after a colon).
 """
 
 from __future__ import annotations
 
-import ast
 import json
 from collections import Counter
 from collections.abc import Callable
@@ -27,6 +27,7 @@ import pandas as pd
 from codeboost_dagster.core.answers import last_block
 from codeboost_dagster.core.evaluation.items import OUTPUT_PREDICTION
 from codeboost_dagster.core.evaluation.predictions import ANSWER_TAGS
+from codeboost_dagster.core.exploit_audit import argument_echoes
 from codeboost_dagster.core.frames import records
 from codeboost_dagster.core.masking import indentation
 from codeboost_dagster.core.prompts import BACKWARD_EXAMPLE_LINE, STDERR_TAG, STDOUT_TAG, fenced_block
@@ -45,7 +46,6 @@ APPLIES_TO = {
     "noop": (BACKWARD,),
 }
 """Each heuristic and the benchmarks it answers."""
-PRINT_WRAPPERS = ("repr", "str")
 
 
 def is_heuristic(model: str) -> bool:
@@ -71,29 +71,10 @@ def best_constant_stdout(train_tasks: pd.DataFrame, weights: RewardSettings, can
 
 
 def printed_argument(code: str) -> str:
-    """What `print(f(x))`, the program's last print of a call, would show if it printed `x`:
-    the argument's value for a literal, else its source text ("" when there is no such print)."""
-    try:
-        tree = ast.parse(code)
-    except (SyntaxError, ValueError):
-        return ""
-    prints = [
-        node
-        for node in ast.walk(tree)
-        if isinstance(node, ast.Call) and getattr(node.func, "id", None) == "print" and node.args
-    ]
-    if not prints:
-        return ""
-    shown = max(prints, key=lambda node: (node.lineno, node.col_offset)).args[0]
-    if isinstance(shown, ast.Call) and getattr(shown.func, "id", None) in PRINT_WRAPPERS and shown.args:
-        shown = shown.args[0]
-    if not (isinstance(shown, ast.Call) and shown.args):
-        return ""
-    argument = shown.args[0]
-    try:
-        return str(ast.literal_eval(argument)) + "\n"
-    except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError):
-        return (ast.get_source_segment(code, argument) or "") + "\n"
+    """The first literal argument of the program's last call that has one, as `print` shows it:
+    `print(f(x))` or the harness's `__result__ = f(x)` answered by `x` ("" when no call has one)."""
+    echoes = [call for call in argument_echoes(code) if call]
+    return echoes[-1][0] if echoes else ""
 
 
 def noop_answer_line(masked_code: str, index: int) -> str:

@@ -18,17 +18,19 @@ from codeboost_dagster.core.evaluation.heuristics import (
 )
 from codeboost_dagster.core.evaluation.intervals import heuristic_margins
 from codeboost_dagster.core.evaluation.scoring import evaluation_prompts, score_heuristics
-from codeboost_dagster.core.sandbox import open_sandbox
+from codeboost_dagster.core.sandbox import Program, open_sandbox, stitch
 from codeboost_dagster.core.settings import RewardSettings
 from tests.task_records import LIMITS, certified_tasks, execution_records
 
 NO_ITEMS = pd.DataFrame(columns=["item_id", "kind", "code", "entry_point", "input", "output"])
 
 
-def test_the_printed_calls_argument_is_read_from_the_last_print():
+def test_the_copied_argument_is_the_last_calls_literal_argument():
     assert printed_argument("def f(x):\n    return sorted(x)\n\nprint(f([3, 1]))\n") == "[3, 1]\n"
     assert printed_argument("print(g(1))\nprint(repr(f('ab')))\n") == "ab\n"
-    assert printed_argument("values = [2]\nprint(f(values))\n") == "values\n"
+    harness = stitch(Program("def f(x):\n    return x\n", func_name="f", python_args=["(1, 'a')"]))
+    assert printed_argument(harness) == "(1, 'a')\n"
+    assert printed_argument("values = [2]\nprint(f(values))\n") == ""
     assert printed_argument("print('no call')\n") == printed_argument("x = (\n") == ""
 
 
@@ -59,8 +61,13 @@ def test_heuristics_are_scored_like_models_on_certified_tasks(sandbox):
         "def f(x):\n    return sorted(x)\n\nprint(f([3, 1]))\n",  # it is not
         "def f(x):\n    return 10 // x\n\nprint(f(0))\n",  # empty stdout: the empty answer is right
     ]
-    tasks = certified_tasks(sandbox, execution_records(sandbox, codes), forward_fraction=1.0).tasks
-    assert tasks["variant_id"].tolist() == ["v0", "v1", "v2"]
+    build = certified_tasks(sandbox, execution_records(sandbox, codes), forward_fraction=1.0)
+    assert dict(zip(build.dropped["variant_id"], build.dropped["reason"])) == {"v0": "exploitable"}
+    # The audit ships no task that copying the argument answers; one is made from v1's by giving it
+    # the identity's output, so that the heuristic has a task it gets right.
+    identity = build.tasks.iloc[[0]].assign(task_id="identity", variant_id="v0")
+    identity["ground_truth"] = [json.dumps({**json.loads(identity["ground_truth"].iloc[0]), "stdout": "[3, 1]\n"})]
+    tasks = pd.concat([identity, build.tasks], ignore_index=True)
     prompts = evaluation_prompts(NO_ITEMS, tasks)
     scored = score_heuristics(prompts, NO_ITEMS, tasks, tasks, sandbox, RewardSettings())
     assert set(scored["model"]) == {
