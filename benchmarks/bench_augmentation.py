@@ -33,6 +33,7 @@ from libcst.metadata import MetadataWrapper, ParentNodeProvider, PositionProvide
 
 from codeboost_dagster.core.augmentation import augment_snippets
 from codeboost_dagster.core.augmentation.digit_level import has_mutable_digits, mutate_digits
+from codeboost_dagster.core.augmentation.edits import Site
 from codeboost_dagster.core.augmentation.logical_level import (
     AUGMENTED_ALTERNATIVES,
     BINARY_ALTERNATIVES,
@@ -56,7 +57,7 @@ from codeboost_dagster.core.augmentation.mutations import (
     Mutation,
 )
 from codeboost_dagster.core.augmentation.positions import LineIndex
-from codeboost_dagster.core.augmentation.sites import Site, is_main_guard
+from codeboost_dagster.core.augmentation.sites import is_main_guard
 from codeboost_dagster.core.augmentation.snippet import variant_rng
 from codeboost_dagster.core.settings import AugmentationSettings
 

@@ -1,13 +1,15 @@
 """Learning effect on CPU: GRPO with the local trainer, then base vs trained on held-out tasks.
 
-    python benchmarks/bench_learning.py [--steps 40] [--heldout 200] [--items-per-kind 50] [--out FILE]
+    python benchmarks/bench_learning.py [--steps 40] [--heldout 200] [--items-per-kind 50]
+        [--policy MODEL] [--curriculum shuffled|shortest_first] [--out FILE]
 
 Data: the bundled sample's certified tasks, made by the pipeline's own core functions. The sample
 has about 300 snippets and the default test split holds 5% of them, so this benchmark draws the
 splits with fractions (train, val, test) = (0.28, 0.02, 0.70) (per snippet, as always: no variant
 of a test snippet is trained on) to hold out >= 200 snippets; training sees the rest.
 Training: `train_with_trl` with the default settings but `max_steps` (the embedded policy,
-SmolLM2-135M-Instruct, on CPU). Evaluation, greedy, the same items for both models: held-out test
+SmolLM2-135M-Instruct, on CPU), and `--policy` / `--curriculum` when given (a GPU user runs the
+same command with a larger model). Evaluation, greedy, the same items for both models: held-out test
 tasks (at most one per snippet, stratified by task type x error type: `select_heldout`) and
 CRUXEval-style items from HumanEval; format rate, stdout exact rate (pass@1 on the items), mean
 reward, each with a paired 95% bootstrap interval of trained - base. Results (curve, table,
@@ -36,7 +38,7 @@ from codeboost_dagster.core.evaluation.items import build_items, humaneval_probl
 from codeboost_dagster.core.evaluation.scoring import answer_and_score, evaluation_prompts, summarize
 from codeboost_dagster.core.models import load_tokenizer, model_location
 from codeboost_dagster.core.sandbox import open_sandbox
-from codeboost_dagster.core.settings import CodeBoostSettings
+from codeboost_dagster.core.settings import CURRICULA, CodeBoostSettings
 from codeboost_dagster.core.trl_training import train_with_trl
 from codeboost_dagster.core.verl_dataset import build_verl_dataset, write_verl_split
 
@@ -52,6 +54,7 @@ CURVE = [
     "frac_reward_zero_std",
     "format_rate",
     "stdout_ok",
+    "empty_answer",
     "kl",
     "completion_tokens",
     "step_seconds",
@@ -59,13 +62,15 @@ CURVE = [
 GOAL_METRICS = ("format_rate", "mean_reward")
 
 
-def bench_settings(steps: int) -> CodeBoostSettings:
-    """The defaults, with the benchmark's splits and step count."""
+def bench_settings(steps: int, policy: str | None, curriculum: str | None) -> CodeBoostSettings:
+    """The defaults, with the benchmark's splits and step count, and the policy and curriculum when given."""
     settings = CodeBoostSettings()
+    local = settings.local_training
     return dataclasses.replace(
         settings,
         tasks=dataclasses.replace(settings.tasks, split_fractions=SPLIT_FRACTIONS),
-        local_training=dataclasses.replace(settings.local_training, max_steps=steps),
+        local_training=dataclasses.replace(local, max_steps=steps, curriculum=curriculum or local.curriculum),
+        model=dataclasses.replace(settings.model, policy=policy or settings.model.policy),
     )
 
 
@@ -108,13 +113,17 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=40)
     parser.add_argument("--heldout", type=int, default=200)
     parser.add_argument("--items-per-kind", type=int, default=50)
+    parser.add_argument(
+        "--policy", help="the policy model (default: the settings' embedded one; a GPU user's larger one)"
+    )
+    parser.add_argument("--curriculum", choices=CURRICULA, help="default: the settings'")
     parser.add_argument("--models", type=Path, default=Path(".tmp/models"), help="cache of converted models")
     parser.add_argument("--out", type=Path, default=RESULTS)
     parser.add_argument(
         "--predictions", type=Path, default=PREDICTIONS, help="where every evaluated completion is saved (Parquet)"
     )
     args = parser.parse_args()
-    settings = bench_settings(args.steps)
+    settings = bench_settings(args.steps, args.policy, args.curriculum)
     load_start, started = os.getloadavg(), time.perf_counter()
 
     tasks = sample_tasks(settings)
@@ -166,13 +175,18 @@ def main() -> None:
         "## Learning effect (CPU, embedded policy)",
         "",
         f"- command: `python benchmarks/bench_learning.py --steps {args.steps} --heldout {args.heldout} "
-        f"--items-per-kind {args.items_per_kind}`",
+        f"--items-per-kind {args.items_per_kind}"
+        + "".join(
+            f" --{name} {value}" for name, value in (("policy", args.policy), ("curriculum", args.curriculum)) if value
+        )
+        + "`",
         f"- date: {datetime.now(UTC):%Y-%m-%d %H:%M} UTC; machine: {platform.machine()}, {platform.system()} "
         f"{platform.release()}, nproc {os.cpu_count()}, Python {sys.version.split()[0]}",
         f"- load average at start / end (1 min): {load_start[0]:.2f} / {os.getloadavg()[0]:.2f}",
         f"- policy: `{settings.model.policy}`; {args.steps} GRPO steps of {local.prompts_per_step} prompts x "
         f"{settings.grpo.group_size} completions ({local.max_completion_length} tokens, answers opened: "
-        f"{local.open_answers}), lr {local.learning_rate:g}, KL {settings.grpo.kl_coef}; training "
+        f"{local.open_answers}), curriculum {local.curriculum}, lr {local.learning_rate:g}, "
+        f"KL {settings.grpo.kl_coef}; training "
         f"{training_seconds / 60:.1f} min, {run.train_rows} train rows within the budgets; total "
         f"{(time.perf_counter() - started) / 60:.1f} min",
         f"- evaluation: greedy, {evaluation.max_new_tokens} new tokens, answers opened: {evaluation.open_answers}; "

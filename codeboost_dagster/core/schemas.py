@@ -266,6 +266,7 @@ TRAINING_METRICS = pa.schema(
         pa.field("frac_reward_zero_std", pa.float64()),
         pa.field("format_rate", pa.float64()),
         pa.field("stdout_ok", pa.float64()),
+        pa.field("empty_answer", pa.float64()),
         pa.field("infra_error_rate", pa.float64()),
         pa.field("kl", pa.float64()),
         pa.field("loss", pa.float64()),

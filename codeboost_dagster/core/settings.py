@@ -273,10 +273,22 @@ class LocalTrainingSettings:
     open_answers: bool = True
     """Write the answer's opening line (the first block's fence and tag) ahead of the model's
     turn; the reward reads the answer from there. See the measurement above."""
+    curriculum: str = "shuffled"
+    """The order training rows are drawn in: "shuffled" (TRL's default), or "shortest_first"
+    (shortest reference answers first, then shortest prompts; no shuffling), so that the first
+    steps meet the tasks a small policy is likeliest to answer right (BENCHMARKS.md, training
+    signal)."""
     learning_rate: float = 1e-5
     """The method's 1e-6 is for billions of parameters over hundreds of steps; a 135M model over
     tens of steps needs a larger step (not swept: one CPU run takes half an hour)."""
     seed: int = 0
+
+    def __post_init__(self) -> None:
+        if self.curriculum not in CURRICULA:
+            raise ValueError(f"local_training.curriculum must be one of {CURRICULA}, not {self.curriculum!r}")
+
+
+CURRICULA = ("shuffled", "shortest_first")
 
 
 @dataclass(frozen=True)

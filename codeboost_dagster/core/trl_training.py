@@ -20,7 +20,8 @@ from typing import Any
 
 import pandas as pd
 
-from codeboost_dagster.core.prompts import answer_opening
+from codeboost_dagster.core.answers import last_block
+from codeboost_dagster.core.prompts import STDERR_TAG, STDOUT_TAG, answer_opening
 from codeboost_dagster.core.settings import GRPOSettings, LocalTrainingSettings, RewardSettings
 
 METRIC_NAMES = {
@@ -30,6 +31,7 @@ METRIC_NAMES = {
     "frac_reward_zero_std": "frac_reward_zero_std",
     "format_rate": "format_rate",
     "stdout_ok": "stdout_ok",
+    "empty_answer": "empty_answer",
     "infra_error": "infra_error_rate",
     "kl": "kl",
     "loss": "loss",
@@ -77,6 +79,7 @@ def trl_config(grpo: GRPOSettings, local: LocalTrainingSettings, output_dir: str
         "logging_steps": 1,
         "seed": local.seed,
         "data_seed": local.seed,
+        "shuffle_dataset": local.curriculum == "shuffled",
         "use_cpu": not on_gpu,
         "bf16": on_gpu,
         "report_to": [],
@@ -87,16 +90,21 @@ def trl_config(grpo: GRPOSettings, local: LocalTrainingSettings, output_dir: str
 
 def trl_dataset_rows(verl_rows: pd.DataFrame, local: LocalTrainingSettings, tokenizer: Any) -> list[dict[str, Any]]:
     """TRL rows for the verl rows within the local budgets (prompt and reference-answer tokens);
-    the reward's inputs ride along as extra columns. With `open_answers`, the prompt is the
+    the reward's inputs ride along as extra columns, in the curriculum's order. With `open_answers`, the prompt is the
     policy's full input text ending with the answer's opening line (kept in `opening` for the
     reward); otherwise the conversation, for TRL to template."""
     from codeboost_dagster.core.generation import policy_input
 
     rows = []
-    for row in verl_rows.to_dict("records"):
-        info = row["extra_info"]
-        if info["prompt_tokens"] > local.max_prompt_tokens or info["answer_tokens"] > local.max_answer_tokens:
-            continue
+    kept = [
+        row
+        for row in verl_rows.to_dict("records")
+        if row["extra_info"]["prompt_tokens"] <= local.max_prompt_tokens
+        and row["extra_info"]["answer_tokens"] <= local.max_answer_tokens
+    ]
+    if local.curriculum == "shortest_first":
+        kept.sort(key=lambda row: (row["extra_info"]["answer_tokens"], row["extra_info"]["prompt_tokens"]))
+    for row in kept:
         ground_truth = row["reward_model"]["ground_truth"]
         messages = list(row["prompt"])
         opening = answer_opening(json.loads(ground_truth)) if local.open_answers else ""
@@ -126,8 +134,9 @@ class CodeBoostReward:
         **_: Any,
     ) -> list[float]:
         """Scores in completion order, each answer read from its opening on; `format_rate`,
-        `stdout_ok` and `infra_error` (the share of rollouts whose re-run failed inside the
-        sandbox) go to TRL's step metrics."""
+        `stdout_ok`, `empty_answer` (the share of forward answers whose blocks are both empty: what
+        a policy that reads nothing converges on) and `infra_error` (the share of rollouts whose
+        re-run failed inside the sandbox) go to TRL's step metrics."""
         from codeboost_dagster.verl.reward import compute_score_batch
 
         openings = opening or [""] * len(completions)
@@ -139,8 +148,17 @@ class CodeBoostReward:
         if log_metric is not None and scores:
             log_metric("format_rate", sum(score["format"] for score in scores) / len(scores))
             log_metric("stdout_ok", sum(score["stdout_ok"] for score in scores) / len(scores))
+            forward = [text for text, truth in zip(texts, ground_truth) if json.loads(truth)["task_type"] == "forward"]
+            if forward:
+                log_metric("empty_answer", sum(map(is_empty_forward_answer, forward)) / len(forward))
             log_metric("infra_error", sum(score["infra_error"] for score in scores) / len(scores))
         return [score["score"] for score in scores]
+
+
+def is_empty_forward_answer(completion: str) -> bool:
+    """Both forward answer blocks present and blank."""
+    blocks = [last_block(completion, tag) for tag in (STDOUT_TAG, STDERR_TAG)]
+    return all(block is not None and not block.strip() for block in blocks)
 
 
 def metrics_frame(log_history: list[dict[str, Any]]) -> pd.DataFrame:

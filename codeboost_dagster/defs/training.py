@@ -26,7 +26,7 @@ from codeboost_dagster.resources.verl_launcher import run_verl_job
 TRAINING_GROUP = "training"
 TRAINING_RUN_TAG = "codeboost/training"
 """Tag of training runs: the instance's concurrency limits read it (dagster_home/dagster.yaml)."""
-CURVE_COLUMNS = ["reward_mean", "reward_std", "frac_reward_zero_std", "format_rate", "stdout_ok", "kl"]
+CURVE_COLUMNS = ["reward_mean", "reward_std", "frac_reward_zero_std", "format_rate", "stdout_ok", "empty_answer", "kl"]
 
 
 def _step_logger(context: AssetExecutionContext):

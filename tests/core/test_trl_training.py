@@ -4,6 +4,7 @@ on CPU, through the core function and through the `grpo_training` asset."""
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 
 import dagster as dg
 import pandas as pd
@@ -16,7 +17,9 @@ from codeboost_dagster.resources.settings import SettingsResource
 from codeboost_dagster.resources.trainer import GRPOTrainer
 from tests.helpers import make_resources
 
-LOCAL = LocalTrainingSettings(max_steps=2, prompts_per_step=2, max_completion_length=16, max_prompt_tokens=512)
+LOCAL = LocalTrainingSettings(
+    max_steps=2, prompts_per_step=2, max_completion_length=16, max_prompt_tokens=512, curriculum="shortest_first"
+)
 FORWARD_TRUTH = json.dumps({"task_type": "forward", "stdout": "3\n", "stderr": ""})
 
 
@@ -47,7 +50,10 @@ def test_the_reward_function_scores_trl_conversational_completions():
     ]
     scores = reward([], completions, ["codeboost_forward"] * 2, [truth] * 2, log_metric=logged.__setitem__)
     assert scores == [pytest.approx(0.775), 0.0]
-    assert logged == {"format_rate": 0.5, "stdout_ok": 0.5, "infra_error": 0.0}
+    assert logged == {"format_rate": 0.5, "stdout_ok": 0.5, "empty_answer": 0.0, "infra_error": 0.0}
+    empty = [[{"role": "assistant", "content": "```answer_stdout\n```\n```answer_stderr\n\n```"}]]
+    reward([], completions + empty, ["codeboost_forward"] * 3, [truth] * 3, log_metric=logged.__setitem__)
+    assert logged["empty_answer"] == pytest.approx(1 / 3)
 
 
 def test_an_opened_answer_is_scored_from_its_opening_on():
@@ -83,6 +89,18 @@ def test_training_rows_fit_the_budgets_and_their_openings_show_no_answer(train_f
         tag = "answer_stdout" if truth["task_type"] == "forward" else f"answer_{truth['mask_token']}"
         assert row["opening"] == f"```{tag}\n"  # the format only: the same for every task of a kind
         assert row["prompt"].endswith("<|im_start|>assistant\n" + row["opening"])
+    shortest_first = trl_dataset_rows(verl_rows, replace(local, curriculum="shortest_first"), tokenizer)
+    lengths = {row["reward_model"]["ground_truth"]: row["extra_info"] for row in verl_rows.to_dict("records")}
+    order = [
+        (lengths[row["ground_truth"]]["answer_tokens"], lengths[row["ground_truth"]]["prompt_tokens"])
+        for row in shortest_first
+    ]
+    assert order == sorted(order) and len(shortest_first) == len(rows)
+    assert not trl_config(CodeBoostSettings().grpo, replace(local, curriculum="shortest_first"), "/o", False)[
+        "shuffle_dataset"
+    ]
+    with pytest.raises(ValueError, match="curriculum"):
+        LocalTrainingSettings(curriculum="longest_first")
     closed = trl_dataset_rows(verl_rows, LocalTrainingSettings(max_answer_tokens=30, open_answers=False), tokenizer)
     assert [row["prompt"][-1]["role"] for row in closed] == ["user"] * len(rows)
     assert {row["opening"] for row in closed} == {""}
@@ -98,6 +116,7 @@ def test_two_grpo_steps_on_cpu_log_the_reward_and_save_a_checkpoint_that_reloads
     assert run.metrics["reward_mean"].notna().all() and run.metrics["format_rate"].notna().all()
     assert run.metrics["frac_reward_zero_std"].between(0, 1).all()
     assert run.metrics["step_seconds"].gt(0).all()
+    assert run.metrics["empty_answer"].dropna().between(0, 1).all()
     assert 0 < run.train_rows < len(pd.read_parquet(train_file))
     reloaded = AutoModelForCausalLM.from_pretrained(run.checkpoint)
     assert reloaded.config.num_hidden_layers == 2

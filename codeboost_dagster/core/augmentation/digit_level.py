@@ -11,15 +11,11 @@ where any change but the first digit's would be a syntax error.
 from __future__ import annotations
 
 import random
-from typing import TYPE_CHECKING
 
 import libcst as cst
 
-from codeboost_dagster.core.augmentation.edits import CodeEdit, Rewrite
+from codeboost_dagster.core.augmentation.edits import CodeEdit, Rewrite, Site
 from codeboost_dagster.core.augmentation.mutations import DIGIT_LEVEL, NUMBER_LITERAL
-
-if TYPE_CHECKING:  # sites imports the levels' rules
-    from codeboost_dagster.core.augmentation.sites import Site
 
 _NON_DECIMAL_PREFIXES = ("0x", "0o", "0b")
 _REPLACEMENTS = {digit: tuple(d for d in "123456789" if d != digit) for digit in "0123456789"}

@@ -1,20 +1,28 @@
-"""Edits of the code: a planned change (the node it rewrites, how, and the record it leaves), and
-applying a variant's planned edits to the parsed module in one transformer pass, then printing it.
+"""Edits of the code: a site a mutation may change (found by `sites`, planned on by the levels), a
+planned change (the site it rewrites, how, and the record it leaves), and applying a variant's
+planned edits to the parsed module in one transformer pass, then printing it.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 import libcst as cst
 
 from codeboost_dagster.core.augmentation.mutations import CODE_TARGET, Mutation
 from codeboost_dagster.core.augmentation.positions import LineIndex
 
-if TYPE_CHECKING:  # sites -> levels -> edits: Site is only a type here
-    from codeboost_dagster.core.augmentation.sites import Site
+
+@dataclass(frozen=True, slots=True)
+class Site:
+    """A node that mutation `kind` may change, where its changing text lies, and its ancestors."""
+
+    kind: str
+    node: cst.CSTNode
+    start: int
+    end: int
+    ancestors: tuple[cst.CSTNode, ...]
 
 
 class _ApplyEdits(cst.CSTTransformer):

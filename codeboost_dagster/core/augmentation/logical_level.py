@@ -20,11 +20,10 @@ from __future__ import annotations
 
 import random
 from collections.abc import Callable
-from typing import TYPE_CHECKING
 
 import libcst as cst
 
-from codeboost_dagster.core.augmentation.edits import CodeEdit, Rewrite
+from codeboost_dagster.core.augmentation.edits import CodeEdit, Rewrite, Site
 from codeboost_dagster.core.augmentation.mutations import (
     AUGMENTED_ASSIGNMENT,
     BINARY_OPERATOR,
@@ -35,9 +34,6 @@ from codeboost_dagster.core.augmentation.mutations import (
     LOGICAL_LEVEL,
     UNARY_OPERATOR,
 )
-
-if TYPE_CHECKING:  # sites imports the levels' rules
-    from codeboost_dagster.core.augmentation.sites import Site
 
 BINARY_GROUPS: tuple[tuple[type[cst.BaseBinaryOp], ...], ...] = (
     (cst.Add, cst.Subtract),
@@ -105,7 +101,7 @@ def replace_operator(old: cst.CSTNode, new_type: type[cst.CSTNode]) -> cst.CSTNo
     return new_type(**changes)
 
 
-EditBuilder = Callable[["Site", random.Random, str], CodeEdit]
+EditBuilder = Callable[[Site, random.Random, str], CodeEdit]
 
 
 def _with_operator(operator: cst.CSTNode) -> Rewrite:

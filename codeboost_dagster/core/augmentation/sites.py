@@ -22,6 +22,7 @@ import libcst as cst
 from libcst._nodes.internal import CodegenState  # what libcst's PositionProvider builds on
 
 from codeboost_dagster.core.augmentation.digit_level import has_mutable_digits
+from codeboost_dagster.core.augmentation.edits import Site
 from codeboost_dagster.core.augmentation.logical_level import (
     AUGMENTED_ALTERNATIVES,
     BINARY_ALTERNATIVES,
@@ -53,17 +54,6 @@ class SiteLocationError(RuntimeError):
 
 class SourceNotReproduced(SiteLocationError):
     """libcst's tree does not print back to the source (e.g. a lone carriage return): not our bug."""
-
-
-@dataclass(frozen=True, slots=True)
-class Site:
-    """A node that mutation `kind` may change, where its changing text lies, and its ancestors."""
-
-    kind: str
-    node: cst.CSTNode
-    start: int
-    end: int
-    ancestors: tuple[cst.CSTNode, ...]
 
 
 @dataclass(frozen=True)
