@@ -34,9 +34,9 @@ import pandas as pd
 from codeboost_dagster.core.evaluation.heldout import select_heldout
 from codeboost_dagster.core.evaluation.items import build_items, humaneval_problems, select_items
 from codeboost_dagster.core.evaluation.scoring import evaluation_prompts
-from codeboost_dagster.core.generation import generate_greedy, policy_input, resolved_dtype
 from codeboost_dagster.core.sandbox import open_sandbox
 from codeboost_dagster.core.settings import CodeBoostSettings
+from codeboost_dagster.core.training.generation import generate_greedy, policy_input, resolved_dtype
 from codeboost_dagster.verl.reward import compute_score_batch
 
 REPO = Path(__file__).resolve().parents[1]

@@ -39,8 +39,8 @@ from codeboost_dagster.core.evaluation.scoring import answer_and_score, evaluati
 from codeboost_dagster.core.models import load_tokenizer, model_location
 from codeboost_dagster.core.sandbox import open_sandbox
 from codeboost_dagster.core.settings import CURRICULA, CodeBoostSettings
-from codeboost_dagster.core.trl_training import train_with_trl
-from codeboost_dagster.core.verl_dataset import build_verl_dataset, write_verl_split
+from codeboost_dagster.core.training.trl_training import train_with_trl
+from codeboost_dagster.core.training.verl_dataset import build_verl_dataset, write_verl_split
 
 RESULTS = Path(__file__).parent / "results" / "learning.md"
 PREDICTIONS = Path(__file__).parent / "results" / "learning_predictions.parquet"

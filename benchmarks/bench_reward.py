@@ -34,15 +34,15 @@ from pathlib import Path
 import pandas as pd
 
 from codeboost_dagster.core.augmentation import augment_snippets
-from codeboost_dagster.core.backward import score_answers
 from codeboost_dagster.core.filtering import filter_snippets, raw_snippets_frame
-from codeboost_dagster.core.prompts import STDERR_TAG, STDOUT_TAG
 from codeboost_dagster.core.readers import read_dump
 from codeboost_dagster.core.sample_dump import write_sample_dump
 from codeboost_dagster.core.sandbox import ExecutionResult, Program, open_sandbox
 from codeboost_dagster.core.sandbox.local import default_interpreter
 from codeboost_dagster.core.settings import CodeBoostSettings, RewardSettings, SandboxLimits
 from codeboost_dagster.core.tasks import build_tasks
+from codeboost_dagster.core.tasks.backward import score_answers
+from codeboost_dagster.core.tasks.prompts import STDERR_TAG, STDOUT_TAG
 from codeboost_dagster.core.variant_runs import execute_runs, plan_runs
 from codeboost_dagster.verl import reward
 

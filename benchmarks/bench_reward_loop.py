@@ -33,7 +33,7 @@ from bench_reward import rollouts, sample_tasks, write_results
 
 from codeboost_dagster.core.models import model_location
 from codeboost_dagster.core.settings import CodeBoostSettings
-from codeboost_dagster.core.verl_dataset import chat_messages, data_source
+from codeboost_dagster.core.training.verl_dataset import chat_messages, data_source
 from codeboost_dagster.verl.config import VerlCluster, verl_overrides
 
 REPO = Path(__file__).resolve().parents[1]

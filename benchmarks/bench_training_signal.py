@@ -34,12 +34,12 @@ from pathlib import Path
 import pandas as pd
 from bench_reward import sample_tasks, write_results
 
-from codeboost_dagster.core.generation import policy_input
 from codeboost_dagster.core.models import load_tokenizer, model_location
-from codeboost_dagster.core.prompts import answer_opening
 from codeboost_dagster.core.settings import CURRICULA, CodeBoostSettings
-from codeboost_dagster.core.trl_training import is_empty_forward_answer, trl_dataset_rows
-from codeboost_dagster.core.verl_dataset import build_verl_dataset, prompt_token_counts
+from codeboost_dagster.core.tasks.prompts import answer_opening
+from codeboost_dagster.core.training.generation import policy_input
+from codeboost_dagster.core.training.trl_training import is_empty_forward_answer, trl_dataset_rows
+from codeboost_dagster.core.training.verl_dataset import build_verl_dataset, prompt_token_counts
 from codeboost_dagster.verl.reward import compute_score_batch
 
 RESULTS = Path(__file__).parent / "results" / "training_signal.md"

@@ -74,7 +74,7 @@ AUGMENTED_VARIANTS = pa.schema(
     ]
 )
 """Kept rows: originals (variant_index 0, kind `original`, mutations `[]`) and variants. `code` is the
-canonical program (core.canonical); `source_lines` is a JSON list giving, for each of its lines, the
+canonical program (core.tasks.canonical); `source_lines` is a JSON list giving, for each of its lines, the
 1-based line of the snippet's code in the dump it came from (null for a line canonicalisation added)."""
 
 AUGMENTATION_REPORT = pa.schema(

@@ -206,7 +206,7 @@ class TaskSettings:
     program that used the CPU, so load does not cost a right answer its reward. Measured as for
     variants (BENCHMARKS.md, pipeline): no check stopped at its limit finishes within 5 s."""
     exploit_stubs: tuple[str, ...] = ("noop", "prompt_example", "print_and_exit", "previous_line", "next_line")
-    """Trivial answers scored against every backward task at build time (core.exploit_audit); a task
+    """Trivial answers scored against every backward task at build time (core.tasks.exploit_audit); a task
     one of them passes is dropped as `exploitable`."""
 
 
@@ -302,7 +302,7 @@ class EvaluationSettings:
     (`core.evaluation.heldout`)."""
     max_new_tokens: int = 96
     batch_size: int = 6
-    """Prompts answered together, in order of length (`core.generation`). On this CPU larger
+    """Prompts answered together, in order of length (`core.training.generation`). On this CPU larger
     batches of real prompts are slower per prompt (24 prompts: 4 -> 71.6 s, 6 -> 75.6 s, 12 ->
     90.6 s, 24 -> 212.9 s; BENCHMARKS.md, evaluation time)."""
     dtype: str = "auto"

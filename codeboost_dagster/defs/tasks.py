@@ -19,9 +19,9 @@ from dagster import (
     multi_asset,
 )
 
-from codeboost_dagster.core.exploit_audit import FORWARD_STUBS, STUBS
 from codeboost_dagster.core.slot_time import SlotTime
 from codeboost_dagster.core.tasks import TaskBuild, build_tasks, certificate_variations
+from codeboost_dagster.core.tasks.exploit_audit import FORWARD_STUBS, STUBS
 from codeboost_dagster.metadata import (
     bar_plot,
     check_result,

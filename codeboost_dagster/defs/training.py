@@ -14,7 +14,7 @@ from dagster import (
 )
 
 from codeboost_dagster.core.schemas import GRPO_RUNS, TRAINING_METRICS
-from codeboost_dagster.core.trl_training import TrainingRun, train_with_trl
+from codeboost_dagster.core.training.trl_training import TrainingRun, train_with_trl
 from codeboost_dagster.defs import TRANSIENT_FAILURE_RETRY
 from codeboost_dagster.metadata import curve_plot, frame_table
 from codeboost_dagster.resources.models import ModelCache

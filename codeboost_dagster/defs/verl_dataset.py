@@ -13,7 +13,7 @@ from dagster import (
 )
 
 from codeboost_dagster.core.schemas import VERL_DATASET
-from codeboost_dagster.core.verl_dataset import TRAINING_SPLITS, build_verl_dataset, write_verl_split
+from codeboost_dagster.core.training.verl_dataset import TRAINING_SPLITS, build_verl_dataset, write_verl_split
 from codeboost_dagster.defs.tasks import TASKS_GROUP
 from codeboost_dagster.metadata import check_result, counts_table, frame_table, histogram_plot
 from codeboost_dagster.resources.committed_files import publish

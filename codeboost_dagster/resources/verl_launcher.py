@@ -18,7 +18,7 @@ import pandas as pd
 from dagster import AssetExecutionContext
 
 from codeboost_dagster.core.settings import CodeBoostSettings
-from codeboost_dagster.core.trl_training import TrainingRun
+from codeboost_dagster.core.training.trl_training import TrainingRun
 from codeboost_dagster.resources.trainer import GRPOTrainer
 from codeboost_dagster.verl.config import reward_tally_name, verl_command, verl_overrides
 from codeboost_dagster.verl.job import REWARD_PARTS_PREFIX

@@ -30,7 +30,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from codeboost_dagster.core.prompts import reference_completion
+from codeboost_dagster.core.tasks.prompts import reference_completion
 from codeboost_dagster.verl.config import REWARD_MODULE, compose_config
 from codeboost_dagster.verl.launch_checks import Finding
 from codeboost_dagster.verl.reward_loop import rollout_item, score_on_reward_loop

@@ -4,7 +4,7 @@ inside its reward workers (`reward.custom_reward_function.path` / `.name`).
 `compute_score` scores one completion, the way verl 0.9.1's reward loop calls it (one rollout per
 call, from each reward worker's thread pool); `compute_score_batch` scores a whole GRPO step and
 re-executes every backward answer of the step in parallel through one sandbox, once for the
-visible run and once per hidden probe (core.backward). The ground truth (a JSON string written
+visible run and once per hidden probe (core.tasks.backward). The ground truth (a JSON string written
 by the training_tasks asset) carries everything a re-run needs: masked code, stdin, probes,
 limits, backend, runtime (Python and package lock) and the re-run wall limit derived from the ground truth's own
 run, so a re-run sees the same path, cwd and limits as the ground-truth run and a spinning answer
@@ -28,13 +28,13 @@ import threading
 from collections.abc import Sequence
 from typing import Any, TypeVar
 
-from codeboost_dagster.core.answers import last_block
-from codeboost_dagster.core.backward import score_answers
-from codeboost_dagster.core.prompts import STDERR_TAG, STDOUT_TAG
-from codeboost_dagster.core.reward_score import Score, score_outputs
 from codeboost_dagster.core.sandbox import RuntimeMismatch, Sandbox, open_sandbox
 from codeboost_dagster.core.sandbox.runtime import RUNTIME_ENV
 from codeboost_dagster.core.settings import RewardSettings, SandboxLimits
+from codeboost_dagster.core.tasks.answers import last_block
+from codeboost_dagster.core.tasks.backward import score_answers
+from codeboost_dagster.core.tasks.prompts import STDERR_TAG, STDOUT_TAG
+from codeboost_dagster.core.tasks.reward_score import Score, score_outputs
 from codeboost_dagster.verl import reward_tally
 
 T = TypeVar("T")

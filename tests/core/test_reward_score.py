@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from codeboost_dagster.core.answers import fence_for, last_block
-from codeboost_dagster.core.reward_score import score_outputs, stderr_iou, stdout_matches
 from codeboost_dagster.core.settings import RewardSettings
+from codeboost_dagster.core.tasks.answers import fence_for, last_block
+from codeboost_dagster.core.tasks.reward_score import score_outputs, stderr_iou, stdout_matches
 
 WEIGHTS = RewardSettings()
 

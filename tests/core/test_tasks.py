@@ -9,13 +9,13 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from codeboost_dagster.core.answers import last_block
-from codeboost_dagster.core.masking import maskable_lines
-from codeboost_dagster.core.probes import perturbations
 from codeboost_dagster.core.sandbox import Program, open_sandbox
 from codeboost_dagster.core.schemas import EXECUTION_RECORDS
 from codeboost_dagster.core.settings import TaskSettings
 from codeboost_dagster.core.tasks import build_tasks, certificate_variations, split_of
+from codeboost_dagster.core.tasks.answers import last_block
+from codeboost_dagster.core.tasks.masking import maskable_lines
+from codeboost_dagster.core.tasks.probes import perturbations
 from tests.task_records import LIMITS, certified_tasks, certified_tasks_varied, execution_records, programs
 
 

@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 
 from codeboost_dagster.core.settings import CodeBoostSettings, LocalTrainingSettings
-from codeboost_dagster.core.trl_training import CodeBoostReward, train_with_trl, trl_config
+from codeboost_dagster.core.training.trl_training import CodeBoostReward, train_with_trl, trl_config
 from codeboost_dagster.definitions import defs
 from codeboost_dagster.resources.settings import SettingsResource
 from codeboost_dagster.resources.trainer import GRPOTrainer
@@ -72,7 +72,7 @@ def test_an_opened_answer_is_scored_from_its_opening_on():
 
 def test_training_rows_fit_the_budgets_and_their_openings_show_no_answer(train_file, model_cache):
     from codeboost_dagster.core.models import load_tokenizer
-    from codeboost_dagster.core.trl_training import trl_dataset_rows
+    from codeboost_dagster.core.training.trl_training import trl_dataset_rows
 
     tokenizer = load_tokenizer(CodeBoostSettings().model.policy, model_cache)
     verl_rows = pd.read_parquet(train_file)

@@ -14,7 +14,7 @@ from codeboost_dagster.core.models import load_tokenizer, model_location, parse_
 from codeboost_dagster.core.sandbox import open_sandbox
 from codeboost_dagster.core.schemas import VERL_ROWS
 from codeboost_dagster.core.settings import CodeBoostSettings
-from codeboost_dagster.core.verl_dataset import (
+from codeboost_dagster.core.training.verl_dataset import (
     ANSWER_OVER_BUDGET,
     OVER_BUDGET,
     answer_token_counts,

@@ -10,8 +10,8 @@ from dataclasses import replace
 
 import pytest
 
-from codeboost_dagster.core.prompts import reference_completion
 from codeboost_dagster.core.sandbox import Program, open_sandbox
+from codeboost_dagster.core.tasks.prompts import reference_completion
 from codeboost_dagster.verl.reward import RewardRuntimeMismatch, compute_score, compute_score_batch, reward_slots
 from tests.helpers import REWARD_CODE, REWARD_LIMITS, answer, backward_truth, forward_truth
 

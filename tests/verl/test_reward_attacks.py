@@ -11,10 +11,10 @@ import json
 import pandas as pd
 import pytest
 
-from codeboost_dagster.core.masking import indentation
-from codeboost_dagster.core.prompts import FORWARD_EXAMPLE_STDOUT, fenced_block, reference_completion
-from codeboost_dagster.core.reward_score import max_score
 from codeboost_dagster.core.settings import RewardSettings
+from codeboost_dagster.core.tasks.masking import indentation
+from codeboost_dagster.core.tasks.prompts import FORWARD_EXAMPLE_STDOUT, fenced_block, reference_completion
+from codeboost_dagster.core.tasks.reward_score import max_score
 from codeboost_dagster.verl.reward import compute_score_batch
 
 ATTACK_SHARE = 0.02

@@ -15,8 +15,8 @@ import pyarrow.parquet as pq
 import pytest
 
 from codeboost_dagster.core.models import model_location
-from codeboost_dagster.core.prompts import fenced_block, reference_completion
 from codeboost_dagster.core.settings import CodeBoostSettings
+from codeboost_dagster.core.tasks.prompts import fenced_block, reference_completion
 from codeboost_dagster.ray_head import QUIET_RAY
 from codeboost_dagster.verl.config import VerlCluster, verl_overrides
 from codeboost_dagster.verl.job import parse_step_line

@@ -36,10 +36,10 @@ from codeboost_dagster.core.augmentation.screening import (
     normalized_test_cases,
     parse_snippet,
 )
-from codeboost_dagster.core.canonical import NotCanonical, canonical_program
 from codeboost_dagster.core.compiling import compile_problem
 from codeboost_dagster.core.ids import content_id
 from codeboost_dagster.core.settings import AugmentationSettings
+from codeboost_dagster.core.tasks.canonical import NotCanonical, canonical_program
 from codeboost_dagster.core.test_cases import dump_test_cases
 
 
@@ -156,7 +156,7 @@ def augment_snippet(
 ) -> SnippetAugmentation:
     """The original and `settings.variants_per_snippet` attempted variants of one snippet.
 
-    With `settings.canonical_programs` the original is the canonical program (core.canonical) and
+    With `settings.canonical_programs` the original is the canonical program (core.tasks.canonical) and
     every variant mutates it; a snippet that cannot be made canonical is dropped whole (original
     included) as `not_canonical`. Never raises for bad input: a snippet that cannot be augmented
     keeps its original and every attempted variant is dropped with the snippet-level reason.

@@ -24,15 +24,15 @@ from collections.abc import Callable
 
 import pandas as pd
 
-from codeboost_dagster.core.answers import last_block
 from codeboost_dagster.core.evaluation.items import OUTPUT_PREDICTION
 from codeboost_dagster.core.evaluation.predictions import ANSWER_TAGS
-from codeboost_dagster.core.exploit_audit import argument_echoes
 from codeboost_dagster.core.frames import records
-from codeboost_dagster.core.masking import indentation
-from codeboost_dagster.core.prompts import BACKWARD_EXAMPLE_LINE, STDERR_TAG, STDOUT_TAG, fenced_block
-from codeboost_dagster.core.reward_score import score_outputs
 from codeboost_dagster.core.settings import RewardSettings
+from codeboost_dagster.core.tasks.answers import last_block
+from codeboost_dagster.core.tasks.exploit_audit import argument_echoes
+from codeboost_dagster.core.tasks.masking import indentation
+from codeboost_dagster.core.tasks.prompts import BACKWARD_EXAMPLE_LINE, STDERR_TAG, STDOUT_TAG, fenced_block
+from codeboost_dagster.core.tasks.reward_score import score_outputs
 
 PREFIX = "heuristic:"
 """Model names of heuristics start with it: `heuristic:empty`, ..."""

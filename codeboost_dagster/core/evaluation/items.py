@@ -21,10 +21,10 @@ from pathlib import Path
 
 import pandas as pd
 
-from codeboost_dagster.core.canonical import canonical_program
 from codeboost_dagster.core.ids import content_id
 from codeboost_dagster.core.sandbox import Program, Sandbox
 from codeboost_dagster.core.schemas import EVALUATION_ITEM_DROPS, EVALUATION_ITEMS
+from codeboost_dagster.core.tasks.canonical import canonical_program
 
 OUTPUT_PREDICTION = "output_prediction"
 INPUT_PREDICTION = "input_prediction"
@@ -66,7 +66,7 @@ def _is_candidate_call(node: ast.AST) -> bool:
 
 def candidates_of(problem: dict) -> list[Candidate]:
     """Every exact-equality assertion on a direct call of the candidate, in source order. The code
-    is the canonical program (core.canonical): HumanEval's docstrings show calls and their results."""
+    is the canonical program (core.tasks.canonical): HumanEval's docstrings show calls and their results."""
     code = canonical_program(problem["prompt"] + problem["canonical_solution"]).code
     tree = ast.parse(problem["test"])
     found = []

@@ -13,12 +13,12 @@ import ast
 
 import pandas as pd
 
-from codeboost_dagster.core.answers import last_block
 from codeboost_dagster.core.evaluation.items import INPUT_PREDICTION, OUTPUT_PREDICTION
 from codeboost_dagster.core.frames import records
 from codeboost_dagster.core.ids import content_id
-from codeboost_dagster.core.prompts import fenced_block
 from codeboost_dagster.core.sandbox import Program, Sandbox
+from codeboost_dagster.core.tasks.answers import last_block
+from codeboost_dagster.core.tasks.prompts import fenced_block
 
 ANSWER_TAGS = {OUTPUT_PREDICTION: "answer_output", INPUT_PREDICTION: "answer_input"}
 MAX_ANSWER_CHARS = 2_000

@@ -13,16 +13,16 @@ from collections.abc import Callable, Mapping
 
 import pandas as pd
 
-from codeboost_dagster.core.answers import last_block
 from codeboost_dagster.core.evaluation.heuristics import APPLIES_TO, PREFIX, best_constant_stdout, heuristic_answers
 from codeboost_dagster.core.evaluation.items import OUTPUT_PREDICTION
 from codeboost_dagster.core.evaluation.predictions import ANSWER_TAGS, item_prompt, score_predictions
 from codeboost_dagster.core.frames import records
-from codeboost_dagster.core.generation import generate_greedy
-from codeboost_dagster.core.prompts import STDERR_TAG, STDOUT_TAG, answer_opening, opening_line
 from codeboost_dagster.core.sandbox import Sandbox
 from codeboost_dagster.core.schemas import EVALUATION_PREDICTIONS, EVALUATION_SUMMARY
 from codeboost_dagster.core.settings import CodeBoostSettings, RewardSettings
+from codeboost_dagster.core.tasks.answers import last_block
+from codeboost_dagster.core.tasks.prompts import STDERR_TAG, STDOUT_TAG, answer_opening, opening_line
+from codeboost_dagster.core.training.generation import generate_greedy
 
 
 def benchmark_of_item(kind: str) -> str:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from codeboost_dagster.core.generation import generate_greedy, resolved_dtype
+from codeboost_dagster.core.training.generation import generate_greedy, resolved_dtype
 
 
 def test_batches_in_order_of_length_answer_every_prompt_as_alone_and_in_order(tiny_model):

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from codeboost_dagster.core.answers import fence_for
+from codeboost_dagster.core.tasks.answers import fence_for
 
 STDOUT_TAG = "answer_stdout"
 STDERR_TAG = "answer_stderr"

@@ -15,10 +15,10 @@ import dataclasses
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from codeboost_dagster.core.masking import replace_line
-from codeboost_dagster.core.reward_score import Score, combine, reproduces, score_outputs
 from codeboost_dagster.core.sandbox import ExecutionResult, Program
 from codeboost_dagster.core.settings import RewardSettings
+from codeboost_dagster.core.tasks.masking import replace_line
+from codeboost_dagster.core.tasks.reward_score import Score, combine, reproduces, score_outputs
 
 ProgramRunner = Callable[[list[Program]], list[ExecutionResult]]
 """Runs programs in the sandbox; results in input order."""

@@ -13,12 +13,12 @@ builder certifies every task in the sandbox before it exists:
    and later would run it: `hash_seed_dependent`, `clock_dependent`.
 4. Each run becomes forward (probability `forward_fraction`) or backward. A forward task with
    empty stdout and stderr is `empty_output` (the empty answer would be right).
-5. Backward: a maskable line (core.masking) whose text appears nowhere else in its prompt and
+5. Backward: a maskable line (core.tasks.masking) whose text appears nowhere else in its prompt and
    that is load-bearing (`pass` in its place changes stdout, stderr or status; checked in the
    sandbox). A run with no such line becomes a forward task.
-6. Hidden probes (core.probes): perturbations that change the original's output; none found is
+6. Hidden probes (core.tasks.probes): perturbations that change the original's output; none found is
    `no_probe`. The reference answer must reproduce every probe (else `probe_not_reproduced`).
-7. Exploit audit (core.exploit_audit): trivial answers, forward and backward, scored as the reward
+7. Exploit audit (core.tasks.exploit_audit): trivial answers, forward and backward, scored as the reward
    scores them; a task one passes is `exploitable`.
 Every check run gets a wall limit derived from the ground truth's own run (`check_wall_time_s`).
 Splits are drawn per snippet, so no variant of a test snippet is ever in train.
@@ -37,18 +37,25 @@ from typing import Any
 
 import pandas as pd
 
-from codeboost_dagster.core.backward import score_answers
-from codeboost_dagster.core.exploit_audit import forward_stub_answers, print_and_exit_line, stub_answers
 from codeboost_dagster.core.frames import records
 from codeboost_dagster.core.ids import ID_HEX_CHARS, content_id
-from codeboost_dagster.core.masking import indentation, mask, maskable_lines, noop_line, replace_line, shown_elsewhere
-from codeboost_dagster.core.probes import perturbations
-from codeboost_dagster.core.prompts import RunContext, backward_prompt, forward_prompt
-from codeboost_dagster.core.reward_score import max_score, reproduces, score_outputs
 from codeboost_dagster.core.sandbox import ExecutionResult, Program, Variation, derived_wall_time_s
 from codeboost_dagster.core.sandbox.variation import libfaketime
 from codeboost_dagster.core.schemas import TASK_DROPS, TRAINING_TASKS
 from codeboost_dagster.core.settings import RewardSettings, SandboxLimits, TaskSettings
+from codeboost_dagster.core.tasks.backward import score_answers
+from codeboost_dagster.core.tasks.exploit_audit import forward_stub_answers, print_and_exit_line, stub_answers
+from codeboost_dagster.core.tasks.masking import (
+    indentation,
+    mask,
+    maskable_lines,
+    noop_line,
+    replace_line,
+    shown_elsewhere,
+)
+from codeboost_dagster.core.tasks.probes import perturbations
+from codeboost_dagster.core.tasks.prompts import RunContext, backward_prompt, forward_prompt
+from codeboost_dagster.core.tasks.reward_score import max_score, reproduces, score_outputs
 
 FORWARD = "forward"
 BACKWARD = "backward"

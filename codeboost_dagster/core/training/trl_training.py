@@ -20,9 +20,9 @@ from typing import Any
 
 import pandas as pd
 
-from codeboost_dagster.core.answers import last_block
-from codeboost_dagster.core.prompts import STDERR_TAG, STDOUT_TAG, answer_opening
 from codeboost_dagster.core.settings import GRPOSettings, LocalTrainingSettings, RewardSettings
+from codeboost_dagster.core.tasks.answers import last_block
+from codeboost_dagster.core.tasks.prompts import STDERR_TAG, STDOUT_TAG, answer_opening
 
 METRIC_NAMES = {
     "step": "step",
@@ -93,7 +93,7 @@ def trl_dataset_rows(verl_rows: pd.DataFrame, local: LocalTrainingSettings, toke
     the reward's inputs ride along as extra columns, in the curriculum's order. With `open_answers`, the prompt is the
     policy's full input text ending with the answer's opening line (kept in `opening` for the
     reward); otherwise the conversation, for TRL to template."""
-    from codeboost_dagster.core.generation import policy_input
+    from codeboost_dagster.core.training.generation import policy_input
 
     rows = []
     kept = [

@@ -25,8 +25,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from codeboost_dagster.core.frames import records
-from codeboost_dagster.core.prompts import reference_completion
 from codeboost_dagster.core.schemas import VERL_DROPS, VERL_ROWS
+from codeboost_dagster.core.tasks.prompts import reference_completion
 
 DATA_SOURCE_PREFIX = "codeboost"
 ABILITY = "code"

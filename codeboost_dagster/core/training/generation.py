@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from codeboost_dagster.core.verl_dataset import chat_messages
+from codeboost_dagster.core.training.verl_dataset import chat_messages
 
 DTYPES = ("auto", "bfloat16", "float32")
 

@@ -4,7 +4,7 @@ A line is maskable when it is a whole simple statement of the snippet on a line 
 (so `pass` at its indentation is a valid no-op in its place): not a compound header, not part of
 a multi-line statement, not a `from __future__` import, not the call harness the sandbox stitched
 on, and not a `pass`. Whether it is *load-bearing* (the no-op changes stdout, stderr or status)
-is decided by running `noop_program`s in the sandbox (core.tasks); whether its text is shown
+is decided by running `noop_program`s in the sandbox (core.tasks.construction); whether its text is shown
 elsewhere in the prompt by `shown_elsewhere`.
 """
 

@@ -2,7 +2,7 @@
 
 A perturbation changes a few literals of the program outside the masked line (a number, one
 character of a string) or one character of its stdin, so the lines the model does not write are
-what changes. core.tasks runs each candidate on the original program and keeps those whose
+what changes. core.tasks.construction runs each candidate on the original program and keeps those whose
 stdout, stderr or status differ from the visible run: an answer that only reproduces the shown
 output (printing it and stopping the program, by any means) then fails them.
 Literals are found with `tokenize`, so an edit never touches code structure or line numbers.
