@@ -35,7 +35,12 @@ from codeboost_dagster.core.evaluation.heldout import select_heldout
 from codeboost_dagster.core.evaluation.heuristics import is_heuristic
 from codeboost_dagster.core.evaluation.intervals import heuristic_margins, interval_table
 from codeboost_dagster.core.evaluation.items import build_items, humaneval_problems, select_items
-from codeboost_dagster.core.evaluation.scoring import answer_and_score, evaluation_prompts, summarize
+from codeboost_dagster.core.evaluation.scoring import (
+    answer_and_score,
+    evaluation_prompts,
+    right_by_output_kind,
+    summarize,
+)
 from codeboost_dagster.core.models import load_tokenizer, model_location
 from codeboost_dagster.core.sandbox import open_sandbox
 from codeboost_dagster.core.settings import CURRICULA, CodeBoostSettings
@@ -219,6 +224,10 @@ def main() -> None:
         f"line and a no-op), paired margin model - heuristic; every completion is in `{args.predictions}`:",
         "",
         *markdown(margins),
+        "",
+        "What each model and heuristic gets right on the held-out forward tasks, by the kind of true stdout:",
+        "",
+        *markdown(right_by_output_kind(predictions, heldout)),
         "",
         "Training curve (per step):",
         "",

@@ -273,11 +273,12 @@ class LocalTrainingSettings:
     open_answers: bool = True
     """Write the answer's opening line (the first block's fence and tag) ahead of the model's
     turn; the reward reads the answer from there. See the measurement above."""
-    curriculum: str = "shuffled"
-    """The order training rows are drawn in: "shuffled" (TRL's default), or "shortest_first"
-    (shortest reference answers first, then shortest prompts; no shuffling), so that the first
-    steps meet the tasks a small policy is likeliest to answer right (BENCHMARKS.md, training
-    signal)."""
+    curriculum: str = "shortest_first"
+    """The order training rows are drawn in: "shortest_first" (shortest reference answers first,
+    then shortest prompts; no shuffling), so that the steps meet the tasks a small policy is
+    likeliest to answer right, or "shuffled" (TRL's default). Measured on the sample's first 10
+    forward rows, 8 samples each of SmolLM2-135M: a right printed stdout in 1 of 80 completions
+    shortest first, 0 of 80 shuffled, in 100 s instead of 154 s (BENCHMARKS.md, reading signal)."""
     learning_rate: float = 1e-5
     """The method's 1e-6 is for billions of parameters over hundreds of steps; a 135M model over
     tens of steps needs a larger step (not swept: one CPU run takes half an hour)."""

@@ -17,7 +17,12 @@ from codeboost_dagster.core.evaluation.decontamination import contamination_repo
 from codeboost_dagster.core.evaluation.heldout import select_heldout
 from codeboost_dagster.core.evaluation.intervals import heuristic_margins, interval_table
 from codeboost_dagster.core.evaluation.items import build_items, humaneval_problems, select_items, unaccounted_problems
-from codeboost_dagster.core.evaluation.scoring import answer_and_score, evaluation_prompts, summarize
+from codeboost_dagster.core.evaluation.scoring import (
+    answer_and_score,
+    evaluation_prompts,
+    right_by_output_kind,
+    summarize,
+)
 from codeboost_dagster.defs import TRANSIENT_FAILURE_RETRY
 from codeboost_dagster.metadata import bar_plot, check_result, counts_table, frame_table, progress_logger
 from codeboost_dagster.resources.models import ModelCache
@@ -184,6 +189,7 @@ def evaluation(
                 (heldout["task_type"] + "/" + heldout["error_type"].fillna("none")).value_counts().to_dict(), "stratum"
             ),
             "heldout_by_error_type": frame_table(heldout_by_error.round(3)),
+            "forward_right_by_output_kind": frame_table(right_by_output_kind(predictions, heldout).round(3)),
             "items_evaluated": len(prompts),
             "trained_checkpoint": str(run["checkpoint"]),
             "dataset_version": str(run["dataset_version"]),

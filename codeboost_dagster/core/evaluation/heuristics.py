@@ -28,10 +28,15 @@ from codeboost_dagster.core.evaluation.items import OUTPUT_PREDICTION
 from codeboost_dagster.core.evaluation.predictions import ANSWER_TAGS
 from codeboost_dagster.core.frames import records
 from codeboost_dagster.core.settings import RewardSettings
-from codeboost_dagster.core.tasks.answers import last_block
 from codeboost_dagster.core.tasks.exploit_audit import argument_echoes
 from codeboost_dagster.core.tasks.masking import indentation
-from codeboost_dagster.core.tasks.prompts import BACKWARD_EXAMPLE_LINE, STDERR_TAG, STDOUT_TAG, fenced_block
+from codeboost_dagster.core.tasks.prompts import (
+    BACKWARD_EXAMPLE_LINE,
+    STDERR_TAG,
+    STDOUT_TAG,
+    fenced_block,
+    shown_program,
+)
 from codeboost_dagster.core.tasks.reward_score import score_outputs
 
 PREFIX = "heuristic:"
@@ -111,7 +116,7 @@ def _line_answer(truth: dict, line: str) -> str:
 def _copy_answer(row: dict, items: dict[str, dict], truths: dict[str, tuple[dict, dict]]) -> str:
     if row["benchmark"] == FORWARD:
         task, _ = truths[row["item_id"]]
-        return forward_answer(printed_argument(last_block(task["prompt"], "python") or ""))
+        return forward_answer(printed_argument(shown_program(task["prompt"])))
     item = items[row["item_id"]]
     copied = item["input"] if item["kind"] == OUTPUT_PREDICTION else item["output"]
     return fenced_block(ANSWER_TAGS[item["kind"]], copied + "\n") + "\n"

@@ -9,6 +9,7 @@ the same scoring beside the models.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable, Mapping
 
 import pandas as pd
@@ -21,7 +22,8 @@ from codeboost_dagster.core.sandbox import Sandbox
 from codeboost_dagster.core.schemas import EVALUATION_PREDICTIONS, EVALUATION_SUMMARY
 from codeboost_dagster.core.settings import CodeBoostSettings, RewardSettings
 from codeboost_dagster.core.tasks.answers import last_block
-from codeboost_dagster.core.tasks.prompts import STDERR_TAG, STDOUT_TAG, answer_opening, opening_line
+from codeboost_dagster.core.tasks.exploit_audit import argument_echoes
+from codeboost_dagster.core.tasks.prompts import STDERR_TAG, STDOUT_TAG, answer_opening, opening_line, shown_program
 from codeboost_dagster.core.training.generation import generate_greedy
 
 
@@ -190,3 +192,41 @@ def summarize(predictions: pd.DataFrame) -> pd.DataFrame:
         format_rate=("format", "mean"),
     ).reset_index()
     return summary.reindex(columns=EVALUATION_SUMMARY.names)
+
+
+OUTPUT_KINDS = ("empty stdout", "copy of an argument", "boolean", "small int", "longer structure")
+"""How a forward task's true stdout looks, from what reading-free answers could hit to what needs
+the execution followed: the empty stdout, a copy of a literal call argument (the exploit audit
+drops those tasks, so this counts any that remain), `True`/`False`, an integer of at most three
+digits, anything else."""
+
+
+def output_kind(stdout: str, code: str) -> str:
+    """The kind of a forward task's true stdout (`OUTPUT_KINDS`)."""
+    shown = stdout.strip()
+    if not shown:
+        return "empty stdout"
+    if stdout in {echo for call in argument_echoes(code) for echo in call}:
+        return "copy of an argument"
+    if shown in ("True", "False"):
+        return "boolean"
+    if re.fullmatch(r"-?\d{1,3}", shown):
+        return "small int"
+    return "longer structure"
+
+
+def right_by_output_kind(predictions: pd.DataFrame, heldout: pd.DataFrame) -> pd.DataFrame:
+    """Per model and output kind of the held-out forward tasks: how many tasks, how many answered
+    with the right stdout, and the mean reward."""
+    kinds = {
+        task["task_id"]: output_kind(json.loads(task["ground_truth"])["stdout"], shown_program(task["prompt"]))
+        for task in records(heldout[heldout["task_type"] == "forward"])
+    }
+    rows = predictions[predictions["benchmark"].eq("codeboost_forward") & predictions["item_id"].isin(kinds)]
+    table = (
+        rows.assign(output_kind=rows["item_id"].map(kinds))
+        .groupby(["model", "output_kind"], sort=True)
+        .agg(tasks=("item_id", "size"), right=("correct", "sum"), mean_reward=("score", "mean"))
+        .reset_index()
+    )
+    return table.astype({"right": "int64"})

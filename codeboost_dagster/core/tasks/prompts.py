@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from codeboost_dagster.core.tasks.answers import fence_for
+from codeboost_dagster.core.tasks.answers import fence_for, last_block
 
 STDOUT_TAG = "answer_stdout"
 STDERR_TAG = "answer_stderr"
@@ -67,6 +67,11 @@ def forward_prompt(code: str, context: RunContext) -> str:
         "empty. For example, a program that prints 3 and then divides by zero on line 2 is answered:\n"
         f"{FORWARD_EXAMPLE}\n"
     )
+
+
+def shown_program(prompt: str) -> str:
+    """The program a forward prompt shows ("" when it shows none)."""
+    return last_block(prompt, "python") or ""
 
 
 BACKWARD_EXAMPLE_LINE = "    total = total + value\n"

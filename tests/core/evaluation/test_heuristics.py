@@ -17,7 +17,12 @@ from codeboost_dagster.core.evaluation.heuristics import (
     printed_argument,
 )
 from codeboost_dagster.core.evaluation.intervals import heuristic_margins
-from codeboost_dagster.core.evaluation.scoring import evaluation_prompts, score_heuristics
+from codeboost_dagster.core.evaluation.scoring import (
+    evaluation_prompts,
+    output_kind,
+    right_by_output_kind,
+    score_heuristics,
+)
 from codeboost_dagster.core.sandbox import Program, open_sandbox, stitch
 from codeboost_dagster.core.settings import RewardSettings
 from tests.task_records import LIMITS, certified_tasks, execution_records
@@ -110,3 +115,37 @@ def test_the_margin_is_over_the_best_heuristic_and_paired():
     assert margins.loc["pass_at_1", "margin"] == pytest.approx(np.mean(trained) - np.mean(empty))
     assert margins.loc["pass_at_1", "excludes_zero"] and margins.loc["pass_at_1", "items"] == 200
     assert set(margins["model"]) == {"trained"}
+
+
+def test_output_kinds_run_from_reading_free_to_followed_execution():
+    code = "print(f([3, 1]))\n"
+    assert output_kind("", code) == output_kind("\n", code) == "empty stdout"
+    assert output_kind("[3, 1]\n", code) == "copy of an argument"
+    assert output_kind("True\n", code) == "boolean"
+    assert output_kind("-12\n", code) == "small int"
+    assert output_kind("1234\n", code) == output_kind("[1, 3]\n", code) == "longer structure"
+
+
+def test_right_answers_are_counted_by_output_kind():
+    def task(task_id: str, stdout: str, task_type: str = "forward") -> dict:
+        prompt = "```python\nprint(f(7))\n```"
+        return {
+            "task_id": task_id,
+            "task_type": task_type,
+            "prompt": prompt,
+            "ground_truth": json.dumps({"stdout": stdout}),
+        }
+
+    heldout = pd.DataFrame([task("a", ""), task("b", "True\n"), task("c", "7\n"), task("d", "x\n", "backward")])
+    predictions = pd.DataFrame(
+        {
+            "model": ["trained"] * 4,
+            "benchmark": ["codeboost_forward"] * 3 + ["codeboost_backward"],
+            "item_id": ["a", "b", "c", "d"],
+            "correct": [True, False, True, True],
+            "score": [0.5, 0.1, 1.0, 1.0],
+        }
+    )
+    table = right_by_output_kind(predictions, heldout).set_index("output_kind")
+    assert table["tasks"].to_dict() == {"boolean": 1, "copy of an argument": 1, "empty stdout": 1}
+    assert table["right"].to_dict() == {"boolean": 0, "copy of an argument": 1, "empty stdout": 1}
