@@ -46,17 +46,11 @@ RESULTS = Path(__file__).parent / "results" / "training_signal.md"
 READING_RESULTS = Path(__file__).parent / "results" / "reading_signal.md"
 
 
-def sampled_groups(
-    model, tokenizer, tasks: pd.DataFrame, group: int, opened: bool, settings: CodeBoostSettings
-) -> dict[str, float]:
-    """Sample `group` completions per task; the format score, right answers and unequal groups."""
+def sample_scored(model, tokenizer, texts: list[str], openings: list[str], truths: list[str], settings):
+    """Sample one completion per policy input as training does (T, top_p, the local completion
+    budget); the completions (each from its opening on), their reward dicts and the seconds taken."""
     import torch
 
-    openings = [
-        answer_opening(json.loads(truth)) if opened else "" for truth in tasks["ground_truth"] for _ in range(group)
-    ]
-    prompts = [prompt for prompt in tasks["prompt"] for _ in range(group)]
-    texts = [policy_input(tokenizer, prompt, opening) for prompt, opening in zip(prompts, openings)]
     batch = tokenizer(texts, return_tensors="pt", padding=True, add_special_tokens=False)
     started = time.perf_counter()
     with torch.no_grad():
@@ -70,8 +64,21 @@ def sampled_groups(
         )
     decoded = tokenizer.batch_decode(output[:, batch["input_ids"].shape[1] :], skip_special_tokens=True)
     completions = [opening + text for opening, text in zip(openings, decoded)]
-    truths = [truth for truth in tasks["ground_truth"] for _ in range(group)]
     scores = compute_score_batch(["codeboost"] * len(completions), completions, truths, None, **vars(settings.reward))
+    return completions, scores, time.perf_counter() - started
+
+
+def sampled_groups(
+    model, tokenizer, tasks: pd.DataFrame, group: int, opened: bool, settings: CodeBoostSettings
+) -> dict[str, float]:
+    """Sample `group` completions per task; the format score, right answers and unequal groups."""
+    openings = [
+        answer_opening(json.loads(truth)) if opened else "" for truth in tasks["ground_truth"] for _ in range(group)
+    ]
+    prompts = [prompt for prompt in tasks["prompt"] for _ in range(group)]
+    texts = [policy_input(tokenizer, prompt, opening) for prompt, opening in zip(prompts, openings)]
+    truths = [truth for truth in tasks["ground_truth"] for _ in range(group)]
+    _, scores, seconds = sample_scored(model, tokenizer, texts, openings, truths, settings)
     rewards = [score["score"] for score in scores]
     groups = [rewards[start : start + group] for start in range(0, len(rewards), group)]
     return {
@@ -81,7 +88,7 @@ def sampled_groups(
         "unequal_groups": sum(len(set(rewards)) > 1 for rewards in groups),
         "groups": len(groups),
         "mean_reward": sum(rewards) / len(rewards),
-        "seconds": time.perf_counter() - started,
+        "seconds": seconds,
     }
 
 
@@ -89,25 +96,15 @@ def reading_signal(model, tokenizer, rows: list[dict], group: int, settings: Cod
     """Sample `group` completions for each forward training row (the trainer's own rows: policy input
     with the opened answer) and count what reading would earn: right stdouts where the true stdout
     is not empty, right ones where it is (the empty answer gets those), and empty answers."""
-    import torch
-
-    texts = [row["prompt"] for row in rows for _ in range(group)]
-    openings = [row["opening"] for row in rows for _ in range(group)]
     truths = [row["ground_truth"] for row in rows for _ in range(group)]
-    batch = tokenizer(texts, return_tensors="pt", padding=True, add_special_tokens=False)
-    started = time.perf_counter()
-    with torch.no_grad():
-        output = model.generate(
-            **batch,
-            do_sample=True,
-            temperature=settings.grpo.temperature,
-            top_p=settings.grpo.top_p,
-            max_new_tokens=settings.local_training.max_completion_length,
-            pad_token_id=tokenizer.pad_token_id,
-        )
-    decoded = tokenizer.batch_decode(output[:, batch["input_ids"].shape[1] :], skip_special_tokens=True)
-    completions = [opening + text for opening, text in zip(openings, decoded)]
-    scores = compute_score_batch(["codeboost"] * len(completions), completions, truths, None, **vars(settings.reward))
+    completions, scores, seconds = sample_scored(
+        model,
+        tokenizer,
+        [row["prompt"] for row in rows for _ in range(group)],
+        [row["opening"] for row in rows for _ in range(group)],
+        truths,
+        settings,
+    )
     printed = [bool(json.loads(truth)["stdout"]) for truth in truths]
     read = [bool(score["stdout_ok"]) and shown for score, shown in zip(scores, printed)]
     return {
@@ -123,7 +120,7 @@ def reading_signal(model, tokenizer, rows: list[dict], group: int, settings: Cod
         ),
         "empty_answers": sum(map(is_empty_forward_answer, completions)),
         "mean_reward": sum(score["score"] for score in scores) / len(scores),
-        "seconds": time.perf_counter() - started,
+        "seconds": seconds,
     }
 
 
