@@ -76,12 +76,12 @@ def test_training_rows_fit_the_budgets_and_their_openings_show_no_answer(train_f
 
     tokenizer = load_tokenizer(CodeBoostSettings().model.policy, model_cache)
     verl_rows = pd.read_parquet(train_file)
-    local = LocalTrainingSettings(max_answer_tokens=30)
+    local = LocalTrainingSettings(max_answer_tokens=30)  # the default curriculum: shortest first
     rows = trl_dataset_rows(verl_rows, local, tokenizer)
     fitting = [
-        info
-        for info in verl_rows["extra_info"]
-        if info["prompt_tokens"] <= local.max_prompt_tokens and info["answer_tokens"] <= 30
+        row
+        for row in verl_rows.to_dict("records")
+        if row["extra_info"]["prompt_tokens"] <= local.max_prompt_tokens and row["extra_info"]["answer_tokens"] <= 30
     ]
     assert 0 < len(rows) == len(fitting) < len(verl_rows)
     for row in rows:
@@ -89,13 +89,12 @@ def test_training_rows_fit_the_budgets_and_their_openings_show_no_answer(train_f
         tag = "answer_stdout" if truth["task_type"] == "forward" else f"answer_{truth['mask_token']}"
         assert row["opening"] == f"```{tag}\n"  # the format only: the same for every task of a kind
         assert row["prompt"].endswith("<|im_start|>assistant\n" + row["opening"])
-    shortest_first = trl_dataset_rows(verl_rows, replace(local, curriculum="shortest_first"), tokenizer)
-    lengths = {row["reward_model"]["ground_truth"]: row["extra_info"] for row in verl_rows.to_dict("records")}
-    order = [
-        (lengths[row["ground_truth"]]["answer_tokens"], lengths[row["ground_truth"]]["prompt_tokens"])
-        for row in shortest_first
-    ]
-    assert order == sorted(order) and len(shortest_first) == len(rows)
+    in_file_order = trl_dataset_rows(verl_rows, replace(local, curriculum="shuffled"), tokenizer)
+    assert [row["ground_truth"] for row in in_file_order] == [row["reward_model"]["ground_truth"] for row in fitting]
+    shortest_first = sorted(
+        fitting, key=lambda row: (row["extra_info"]["answer_tokens"], row["extra_info"]["prompt_tokens"])
+    )
+    assert [row["ground_truth"] for row in rows] == [row["reward_model"]["ground_truth"] for row in shortest_first]
     assert not trl_config(CodeBoostSettings().grpo, replace(local, curriculum="shortest_first"), "/o", False)[
         "shuffle_dataset"
     ]
