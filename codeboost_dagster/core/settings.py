@@ -306,6 +306,9 @@ class EvaluationSettings:
     """Prompts answered together, in order of length (`core.training.generation`). On this CPU larger
     batches of real prompts are slower per prompt (24 prompts: 4 -> 71.6 s, 6 -> 75.6 s, 12 ->
     90.6 s, 24 -> 212.9 s; BENCHMARKS.md, evaluation time)."""
+    stop_at_answer: bool = True
+    """Stop each answer once the blocks it must hold are closed, instead of generating the whole
+    `max_new_tokens` (greedy decoding up to there is the same; BENCHMARKS.md, evaluation time)."""
     dtype: str = "auto"
     """Weights and activations: "auto" is bfloat16 on a GPU, float32 on a CPU. "bfloat16" on a CPU
     with AMX units evaluates 3.3x faster but changes about half of the greedy answers."""

@@ -23,7 +23,14 @@ from codeboost_dagster.core.schemas import EVALUATION_PREDICTIONS, EVALUATION_SU
 from codeboost_dagster.core.settings import CodeBoostSettings, RewardSettings
 from codeboost_dagster.core.tasks.answers import last_block
 from codeboost_dagster.core.tasks.exploit_audit import argument_echoes
-from codeboost_dagster.core.tasks.prompts import STDERR_TAG, STDOUT_TAG, answer_opening, opening_line, shown_program
+from codeboost_dagster.core.tasks.prompts import (
+    STDERR_TAG,
+    STDOUT_TAG,
+    answer_opening,
+    answer_tags,
+    opening_line,
+    shown_program,
+)
 from codeboost_dagster.core.training.generation import generate_greedy
 
 
@@ -34,7 +41,8 @@ def benchmark_of_item(kind: str) -> str:
 
 def evaluation_prompts(items: pd.DataFrame, heldout: pd.DataFrame) -> pd.DataFrame:
     """Every question of one pass, in a fixed order: items first, then held-out tasks; `opening`
-    is the answer's first line, for when answers are opened for the model."""
+    is the answer's first line, for when answers are opened for the model, and `answer_tags` the
+    tags of the blocks the answer holds (generation stops once they are closed)."""
     rows = [
         {
             "item_id": item["item_id"],
@@ -42,6 +50,7 @@ def evaluation_prompts(items: pd.DataFrame, heldout: pd.DataFrame) -> pd.DataFra
             "error_type": None,
             "prompt": item_prompt(item),
             "opening": opening_line(ANSWER_TAGS[item["kind"]]),
+            "answer_tags": (ANSWER_TAGS[item["kind"]],),
         }
         for item in records(items)
     ]
@@ -52,10 +61,11 @@ def evaluation_prompts(items: pd.DataFrame, heldout: pd.DataFrame) -> pd.DataFra
             "error_type": task["error_type"],
             "prompt": task["prompt"],
             "opening": answer_opening(json.loads(task["ground_truth"])),
+            "answer_tags": answer_tags(json.loads(task["ground_truth"])),
         }
         for task in records(heldout)
     ]
-    return pd.DataFrame(rows, columns=["item_id", "benchmark", "error_type", "prompt", "opening"])
+    return pd.DataFrame(rows, columns=["item_id", "benchmark", "error_type", "prompt", "opening", "answer_tags"])
 
 
 def task_failure(score: dict[str, float]) -> str:
@@ -172,6 +182,7 @@ def answer_and_score(
             progress(name) if progress else None,
             openings=openings,
             dtype=config.dtype,
+            answer_tags=list(prompts["answer_tags"]) if config.stop_at_answer else None,
         )
         parts.append(score_answers(name, prompts, answers, items, heldout, sandbox, settings.reward))
     if train_tasks is not None:

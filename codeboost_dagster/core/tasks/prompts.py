@@ -102,12 +102,18 @@ def reference_completion(ground_truth: dict, reference_answer: str | None = None
     return fenced_block(f"answer_{ground_truth['mask_token']}", (reference_answer or "") + "\n")
 
 
+def answer_tags(ground_truth: dict) -> tuple[str, ...]:
+    """The tags of the blocks a task's answer holds (forward: stdout and stderr; backward: the mask's)."""
+    if ground_truth["task_type"] == "forward":
+        return (STDOUT_TAG, STDERR_TAG)
+    return (f"answer_{ground_truth['mask_token']}",)
+
+
 def answer_opening(ground_truth: dict) -> str:
     """The first line of a task's answer: the fence and tag of its first block (`answer_stdout`,
     or the masked line's tag). Written ahead of the model's turn when answers are opened for a
     small model (`LocalTrainingSettings.open_answers`); it shows the format, never the answer."""
-    tag = STDOUT_TAG if ground_truth["task_type"] == "forward" else f"answer_{ground_truth['mask_token']}"
-    return opening_line(tag)
+    return opening_line(answer_tags(ground_truth)[0])
 
 
 def opening_line(tag: str) -> str:
