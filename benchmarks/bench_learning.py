@@ -220,8 +220,9 @@ def main() -> None:
         ),
         "",
         "Each model against the best answer that reads nothing (heuristics: the empty answer, the best "
-        "constant of the train split, the printed call's argument; for backward tasks the prompt's example "
-        f"line and a no-op), paired margin model - heuristic; every completion is in `{args.predictions}`:",
+        "constant of the train split, the last call's literal argument; for backward tasks the prompt's example "
+        f"line and a no-op), paired margin model - heuristic; every completion is in "
+        f"`{os.path.relpath(args.predictions)}`:",
         "",
         *markdown(margins),
         "",

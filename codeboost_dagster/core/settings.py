@@ -278,7 +278,7 @@ class LocalTrainingSettings:
     then shortest prompts; no shuffling), so that the steps meet the tasks a small policy is
     likeliest to answer right, or "shuffled" (TRL's default). Measured on the sample's first 10
     forward rows, 8 samples each of SmolLM2-135M: a right printed stdout in 1 of 80 completions
-    shortest first, 0 of 80 shuffled, in 100 s instead of 154 s (BENCHMARKS.md, reading signal)."""
+    shortest first, 0 of 80 shuffled, in 100 s instead of 154 s (BENCHMARKS.md, "Does reading pay?")."""
     learning_rate: float = 1e-5
     """The method's 1e-6 is for billions of parameters over hundreds of steps; a 135M model over
     tens of steps needs a larger step (not swept: one CPU run takes half an hour)."""
