@@ -33,7 +33,7 @@ from codeboost_dagster.core.sandbox.runtime import RUNTIME_ENV
 from codeboost_dagster.core.settings import RewardSettings, SandboxLimits
 from codeboost_dagster.core.tasks.answers import last_block
 from codeboost_dagster.core.tasks.backward import score_answers
-from codeboost_dagster.core.tasks.prompts import STDERR_TAG, STDOUT_TAG
+from codeboost_dagster.core.tasks.prompts import STDERR_TAG, STDOUT_TAG, answer_tags
 from codeboost_dagster.core.tasks.reward_score import Score, score_outputs
 from codeboost_dagster.verl import reward_tally
 
@@ -99,7 +99,7 @@ def score_forward(solution_str: str, truth: dict[str, Any], weights: RewardSetti
 
 def backward_answer(solution_str: str, truth: dict[str, Any]) -> str | None:
     """The answer line(s) of a backward completion, or None when its block is missing."""
-    return last_block(solution_str, f"answer_{truth['mask_token']}")
+    return last_block(solution_str, answer_tags(truth)[0])
 
 
 def _limits(truth: dict[str, Any]) -> SandboxLimits:

@@ -34,6 +34,7 @@ from codeboost_dagster.core.tasks.prompts import (
     BACKWARD_EXAMPLE_LINE,
     STDERR_TAG,
     STDOUT_TAG,
+    answer_tags,
     fenced_block,
     shown_program,
 )
@@ -110,7 +111,7 @@ def heuristic_answers(name: str, prompts: pd.DataFrame, items: pd.DataFrame, hel
 
 
 def _line_answer(truth: dict, line: str) -> str:
-    return fenced_block(f"answer_{truth['mask_token']}", line.rstrip("\n") + "\n") + "\n"
+    return fenced_block(answer_tags(truth)[0], line.rstrip("\n") + "\n") + "\n"
 
 
 def _copy_answer(row: dict, items: dict[str, dict], truths: dict[str, tuple[dict, dict]]) -> str:

@@ -60,10 +60,11 @@ def evaluation_prompts(items: pd.DataFrame, heldout: pd.DataFrame) -> pd.DataFra
             "benchmark": f"codeboost_{task['task_type']}",
             "error_type": task["error_type"],
             "prompt": task["prompt"],
-            "opening": answer_opening(json.loads(task["ground_truth"])),
-            "answer_tags": answer_tags(json.loads(task["ground_truth"])),
+            "opening": answer_opening(truth),
+            "answer_tags": answer_tags(truth),
         }
         for task in records(heldout)
+        for truth in [json.loads(task["ground_truth"])]
     ]
     return pd.DataFrame(rows, columns=["item_id", "benchmark", "error_type", "prompt", "opening", "answer_tags"])
 

@@ -80,7 +80,8 @@ the phases of `certificate_variations` must run on sandboxes opened with their v
 @dataclass(frozen=True)
 class TaskBuild:
     """Tasks (TRAINING_TASKS columns), the records that gave none (TASK_DROPS columns), the exploit
-    audit (one row per backward task and stub: task_id, stub, answer, passed) and the checks' counts."""
+    audit (one row per task and stub, forward stubs named `forward:...`: task_id, program_id, stub,
+    answer, passed) and the checks' counts."""
 
     tasks: pd.DataFrame
     dropped: pd.DataFrame

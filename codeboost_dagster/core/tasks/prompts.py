@@ -99,7 +99,7 @@ def reference_completion(ground_truth: dict, reference_answer: str | None = None
         return (
             fenced_block(STDOUT_TAG, ground_truth["stdout"]) + "\n" + fenced_block(STDERR_TAG, ground_truth["stderr"])
         )
-    return fenced_block(f"answer_{ground_truth['mask_token']}", (reference_answer or "") + "\n")
+    return fenced_block(answer_tags(ground_truth)[0], (reference_answer or "") + "\n")
 
 
 def answer_tags(ground_truth: dict) -> tuple[str, ...]:

@@ -89,13 +89,12 @@ def trl_config(grpo: GRPOSettings, local: LocalTrainingSettings, output_dir: str
 
 
 def trl_dataset_rows(verl_rows: pd.DataFrame, local: LocalTrainingSettings, tokenizer: Any) -> list[dict[str, Any]]:
-    """TRL rows for the verl rows within the local budgets (prompt and reference-answer tokens);
-    the reward's inputs ride along as extra columns, in the curriculum's order. With `open_answers`, the prompt is the
-    policy's full input text ending with the answer's opening line (kept in `opening` for the
-    reward); otherwise the conversation, for TRL to template."""
+    """TRL rows for the verl rows within the local budgets (prompt and reference-answer tokens), in
+    the curriculum's order; the reward's inputs ride along as extra columns. With `open_answers`,
+    the prompt is the policy's full input text ending with the answer's opening line (kept in
+    `opening` for the reward); otherwise the conversation, for TRL to template."""
     from codeboost_dagster.core.training.generation import policy_input
 
-    rows = []
     kept = [
         row
         for row in verl_rows.to_dict("records")
@@ -104,6 +103,7 @@ def trl_dataset_rows(verl_rows: pd.DataFrame, local: LocalTrainingSettings, toke
     ]
     if local.curriculum == "shortest_first":
         kept.sort(key=lambda row: (row["extra_info"]["answer_tokens"], row["extra_info"]["prompt_tokens"]))
+    rows = []
     for row in kept:
         ground_truth = row["reward_model"]["ground_truth"]
         messages = list(row["prompt"])
